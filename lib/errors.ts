@@ -1,0 +1,144 @@
+// Errors: Node-shaped system errors (built here for the addon through init()), argument
+// errors with Node's ERR_INVALID_ARG_* codes, and lifecycle errors with stable codes.
+import fs from 'node:fs';
+import util from 'node:util';
+
+/** A failed system call, shaped like Node's own system errors, plus where nsbox knows more. */
+export class NsboxSystemError extends Error {
+  override name = 'SystemError';
+  /** `'EPERM'`, `'ENOENT'`, … */
+  code: string;
+  /** Negative, as in Node's system errors: `-1` for EPERM. */
+  errno: number;
+  syscall: string;
+  path?: string;
+  dest?: string;
+  /** The plan step that failed in the child (`'pivotRoot'`, `'exec'`, …), or a parent-side step (`'uidMap'`). */
+  step?: string;
+  /** Index of that step in the plan passed to `spawn`. */
+  stepIndex?: number;
+  /** What to do about it, where that is known. */
+  hint?: string;
+
+  constructor(errno: number, syscall: string, path?: string, dest?: string) {
+    const code = errnoName(errno);
+    const description = util.getSystemErrorMap().get(-errno)?.[1] ?? 'unknown error';
+    let message = `${code}: ${description}, ${syscall}`;
+    if (path !== undefined) message += ` '${path}'`;
+    if (dest !== undefined) message += ` -> '${dest}'`;
+    super(message);
+    this.code = code;
+    this.errno = -errno;
+    this.syscall = syscall;
+    if (path !== undefined) this.path = path;
+    if (dest !== undefined) this.dest = dest;
+  }
+}
+
+export function errnoName(errno: number): string {
+  try {
+    return util.getSystemErrorName(-errno);
+  } catch {
+    return `Unknown system error ${errno}`;
+  }
+}
+
+/** The factory the addon calls to build every system error (errno positive, as the kernel gives it). */
+export function systemError(errno: number, syscall: string, path?: string, dest?: string): NsboxSystemError {
+  return new NsboxSystemError(errno, syscall, path, dest);
+}
+
+/** Adds a hint and returns the error: `throw withHint(err, '…')`. */
+export function withHint<E extends NsboxSystemError>(error: E, hint: string | undefined): E {
+  if (hint) {
+    error.hint = hint;
+    error.message += ` (hint: ${hint})`;
+  }
+  return error;
+}
+
+function readSysctl(path: string): string | undefined {
+  try {
+    return fs.readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why this user may not create a user namespace, if the host says so. */
+export function userNamespaceHint(): string | undefined {
+  if (readSysctl('/proc/sys/kernel/unprivileged_userns_clone') === '0' && process.getuid?.() !== 0) {
+    return 'unprivileged user namespaces are disabled: sysctl kernel.unprivileged_userns_clone=1, or run as root';
+  }
+  if (readSysctl('/proc/sys/user/max_user_namespaces') === '0') {
+    return 'user namespaces are disabled: sysctl user.max_user_namespaces is 0';
+  }
+  if (readSysctl('/proc/sys/kernel/apparmor_restrict_unprivileged_userns') === '1' && process.getuid?.() !== 0) {
+    return 'AppArmor restricts unprivileged user namespaces: sysctl kernel.apparmor_restrict_unprivileged_userns=0, or an AppArmor profile for node with "userns,"';
+  }
+  return undefined;
+}
+
+export const THREADED_HINT =
+  'Node is multithreaded and the kernel refuses this in a threaded process: ' +
+  'use spawn() to run a process in the new namespace instead';
+
+/** A hint for a failure of a namespace-creating call, from what it asked for. */
+export function namespaceHint(error: NsboxSystemError, types: readonly string[]): string | undefined {
+  if (error.code === 'ENOSYS') return 'this kernel lacks the system call: Linux 5.3 or later is needed for clone3';
+  if (types.includes('user') && ['EPERM', 'EACCES', 'ENOSPC', 'EUSERS'].includes(error.code)) {
+    return userNamespaceHint() ?? (error.code === 'ENOSPC' || error.code === 'EUSERS'
+      ? 'the limit on user namespaces is reached (/proc/sys/user/max_user_namespaces)'
+      : undefined);
+  }
+  if (error.code === 'EPERM' && process.getuid?.() !== 0) {
+    return 'creating namespaces other than user needs CAP_SYS_ADMIN: run as root, or add "user" to the namespaces';
+  }
+  return undefined;
+}
+
+// ---- argument errors -------------------------------------------------------------------
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'function') return `function ${(value as { name?: string }).name || '<anonymous>'}`;
+  if (typeof value === 'object') {
+    const ctor = (value as object).constructor?.name;
+    return ctor ? `an instance of ${ctor}` : util.inspect(value, { depth: -1 });
+  }
+  let shown = util.inspect(value, { colors: false });
+  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
+  return `type ${typeof value} (${shown})`;
+}
+
+export class InvalidArgTypeError extends TypeError {
+  readonly code = 'ERR_INVALID_ARG_TYPE';
+  constructor(name: string, expected: string, actual: unknown) {
+    super(`The "${name}" argument must be ${expected}. Received ${describe(actual)}`);
+  }
+}
+
+export class InvalidArgValueError extends TypeError {
+  readonly code = 'ERR_INVALID_ARG_VALUE';
+  constructor(name: string, value: unknown, reason: string) {
+    super(`The argument '${name}' ${reason}. Received ${util.inspect(value, { depth: 1 })}`);
+  }
+}
+
+export class OutOfRangeError extends RangeError {
+  readonly code = 'ERR_OUT_OF_RANGE';
+  constructor(name: string, range: string, value: unknown) {
+    super(`The value of "${name}" is out of range. It must be ${range}. Received ${util.inspect(value)}`);
+  }
+}
+
+/** Misuse of an object's lifecycle (killing an exited process, …), with a stable code. */
+export class StateError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,390 @@
+// The child plan: the steps a spawned process runs between clone and exec, validated here
+// and encoded into one buffer for the addon. The layout mirrors src-native/plan.h.
+import type { Capability } from './capabilities';
+import { capabilityMask } from './capabilities';
+import { InvalidArgValueError, OutOfRangeError } from './errors';
+import { checkHostname } from './identity';
+import { encodeAttributes, type MountAttributes, type MountOptions, umountFlagBits, type UmountOptions, validateMountOptions } from './mounts';
+import * as v from './validate';
+
+export type RlimitResource =
+  | 'cpu' | 'fsize' | 'data' | 'stack' | 'core' | 'rss' | 'nproc' | 'nofile' | 'memlock' | 'as'
+  | 'locks' | 'sigpending' | 'msgqueue' | 'nice' | 'rtprio' | 'rttime';
+/** RLIMIT_* in order (asm-generic/resource.h). */
+export const RLIMITS: readonly RlimitResource[] = [
+  'cpu', 'fsize', 'data', 'stack', 'core', 'rss', 'nproc', 'nofile', 'memlock', 'as',
+  'locks', 'sigpending', 'msgqueue', 'nice', 'rtprio', 'rttime',
+];
+/** A limit value: a count (bytes, seconds, files…) or 'unlimited' (RLIM_INFINITY). */
+export type RlimitValue = number | bigint | 'unlimited';
+
+/** Capability sets for a `capabilities` step. Names as in capabilities(7); 'all' means every one the kernel knows. */
+export interface CapabilitySets {
+  /** @default 'all' (nothing dropped) */
+  bounding?: readonly Capability[] | 'all';
+  /** @default the bounding set */
+  effective?: readonly Capability[] | 'all';
+  /** @default the bounding set */
+  permitted?: readonly Capability[] | 'all';
+  /** @default [] */
+  inheritable?: readonly Capability[] | 'all';
+  /** Kept across exec by a non-root user; must be in permitted and inheritable. @default [] */
+  ambient?: readonly Capability[] | 'all';
+}
+
+/**
+ * One thing the child does between clone and exec. Steps run in order; the first that
+ * fails ends the child and `spawn` rejects with an error naming it (`err.step`,
+ * `err.stepIndex`). Put `seccomp` last: its filter applies to the steps after it.
+ */
+export type Step =
+  | ({ op: 'mount' } & MountOptions)
+  | ({
+      op: 'bind';
+      source: string;
+      target: string;
+      /** MS_REC: bind the submounts too. */
+      recursive?: boolean;
+      /** Create the target (a directory or an empty file, like the source) if it is missing. */
+      createTarget?: boolean;
+    } & MountAttributes)
+  | ({ op: 'mountSetattr'; path: string; recursive?: boolean } & MountAttributes)
+  | {
+      op: 'pivotRoot';
+      /** Must be a mount point (bind it onto itself first) in a namespace whose mounts are not shared. */
+      newRoot: string;
+      /** Where the old root goes (under newRoot); it is detached and removed. @default stacked and detached in place */
+      putOld?: string;
+    }
+  | { op: 'sethostname'; hostname: string }
+  | { op: 'setdomainname'; domainname: string }
+  | { op: 'mkdir'; path: string; /** @default 0o755 */ mode?: number; /** like mkdir -p @default false */ recursive?: boolean }
+  | { op: 'symlink'; target: string; path: string }
+  | { op: 'mknod'; path: string; type: 'char' | 'block' | 'fifo' | 'file'; /** @default 0o666 */ mode?: number; major?: number; minor?: number }
+  | {
+      op: 'mask';
+      /** Hidden from the program: a directory under an empty read-only tmpfs, a file under the null device. Missing paths are skipped. */
+      path: string;
+      /** @default '/dev/null' */
+      nullDevice?: string;
+    }
+  | { op: 'remountReadonly'; path: string; recursive?: boolean }
+  | { op: 'chdir'; path: string }
+  | { op: 'setrlimit'; resource: RlimitResource; soft: RlimitValue; hard: RlimitValue }
+  | { op: 'setgroups'; groups: readonly number[] }
+  | { op: 'setgid'; gid: number }
+  | { op: 'setuid'; uid: number }
+  | ({ op: 'capabilities' } & CapabilitySets)
+  | { op: 'noNewPrivileges' }
+  | { op: 'seccomp'; /** A compiled classic BPF program: struct sock_filter[] (8 bytes each). */ filter: Uint8Array; flags?: { log?: boolean; tsync?: boolean } }
+  | { op: 'dumpable'; value: boolean }
+  | ({ op: 'umount'; target: string } & UmountOptions)
+  | { op: 'setsid' };
+
+export type StepOp = Step['op'];
+
+// Must match enum Op in src-native/plan.h.
+const OP = {
+  mount: 1, bind: 2, mountSetattr: 3, pivotRoot: 4, sethostname: 5, setdomainname: 6, mkdir: 7, symlink: 8,
+  mknod: 9, mask: 10, remountReadonly: 11, chdir: 12, setrlimit: 13, setgroups: 14, setgid: 15, setuid: 16,
+  capabilities: 17, noNewPrivileges: 18, seccomp: 19, dumpable: 20, umount: 21, setsid: 22, wait: 23, exec: 24,
+} as const;
+export const STEP_OPS = Object.keys(OP).filter((k) => k !== 'wait' && k !== 'exec') as StepOp[];
+
+/** The syscall a failing step reports; index = enum SysOp in src-native/plan.h. */
+export const SYSCALLS = [
+  'read', 'dup3', 'close_range', 'mount', 'mount_setattr', 'pivot_root', 'umount2', 'chdir', 'sethostname',
+  'setdomainname', 'mkdir', 'symlink', 'mknod', 'open', 'statx', 'prlimit64', 'setgroups', 'setresgid',
+  'setresuid', 'prctl', 'capset', 'seccomp', 'setsid', 'execve', 'rt_sigaction', 'rt_sigprocmask', 'fault',
+  'statfs',
+] as const;
+
+/** Pseudo step indices for work around the plan (plan.h). */
+export const PRELUDE_STEPS: Record<number, string> = { [-1]: 'signals', [-2]: 'sync', [-3]: 'stdio', [-4]: 'closeFds' };
+
+const NONE = 0xffffffff;
+const STEP_ARGS = 12;
+const STEP_BYTES = 4 * (1 + STEP_ARGS);
+const MAGIC = 0x5042534e;
+const VERSION = 1;
+const UINT64_MAX = (1n << 64n) - 1n;
+
+export interface ExecSpec {
+  file: string;
+  argv: readonly string[];
+  env: readonly string[];
+  /** PATH to search when `file` has no slash; null: `file` is used as it is. */
+  searchPath: string | null;
+}
+
+interface EncodedStep {
+  op: number;
+  args: number[];
+}
+
+class StringTable {
+  private chunks: Buffer[] = [];
+  private length = 0;
+  private index = new Map<string, number>();
+
+  str(s: string): number {
+    const known = this.index.get(s);
+    if (known !== undefined) return known;
+    const off = this.push(Buffer.from(`${s}\0`, 'utf8'));
+    this.index.set(s, off);
+    return off;
+  }
+
+  opt(s: string | null | undefined): number {
+    return s === null || s === undefined ? NONE : this.str(s);
+  }
+
+  /** A 4-aligned blob (u32 arrays, sock_filter arrays). */
+  blob(bytes: Uint8Array): number {
+    const pad = (4 - (this.length % 4)) % 4;
+    if (pad) this.push(Buffer.alloc(pad));
+    return this.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
+
+  u32s(values: readonly number[]): number {
+    const b = Buffer.alloc(values.length * 4);
+    values.forEach((x, i) => b.writeUInt32LE(x, i * 4));
+    return this.blob(b);
+  }
+
+  private push(b: Buffer): number {
+    const off = this.length;
+    this.chunks.push(b);
+    this.length += b.length;
+    return off;
+  }
+
+  toBuffer(): Buffer {
+    return Buffer.concat(this.chunks, this.length);
+  }
+}
+
+function split64(x: bigint): [number, number] {
+  return [Number(x & 0xffffffffn), Number(x >> 32n)];
+}
+
+function rlimitValue(name: string, value: unknown): bigint {
+  if (value === 'unlimited') return UINT64_MAX;
+  if (typeof value === 'number') return BigInt(v.integer(name, value, 0, Number.MAX_SAFE_INTEGER));
+  if (typeof value === 'bigint' && value >= 0n && value < UINT64_MAX) return value;
+  throw new OutOfRangeError(name, "a non-negative integer or 'unlimited'", value);
+}
+
+function mode(name: string, value: unknown, fallback: number): number {
+  return value === undefined ? fallback : v.integer(name, value, 0, 0o7777);
+}
+
+const ID_MAX = 0xfffffffe; // (uid_t)-1 means "unchanged" to the kernel
+
+const S_IF = { file: 0o100000, char: 0o020000, block: 0o060000, fifo: 0o010000 } as const;
+
+const MOUNT_ATTR_KEYS = ['readonly', 'nosuid', 'nodev', 'noexec', 'nodiratime', 'atime', 'propagation'];
+const STEP_KEYS: Record<StepOp, readonly string[]> = {
+  mount: ['source', 'target', 'type', 'flags', 'data'],
+  bind: ['source', 'target', 'recursive', 'createTarget', ...MOUNT_ATTR_KEYS],
+  mountSetattr: ['path', 'recursive', ...MOUNT_ATTR_KEYS],
+  pivotRoot: ['newRoot', 'putOld'],
+  sethostname: ['hostname'],
+  setdomainname: ['domainname'],
+  mkdir: ['path', 'mode', 'recursive'],
+  symlink: ['target', 'path'],
+  mknod: ['path', 'type', 'mode', 'major', 'minor'],
+  mask: ['path', 'nullDevice'],
+  remountReadonly: ['path', 'recursive'],
+  chdir: ['path'],
+  setrlimit: ['resource', 'soft', 'hard'],
+  setgroups: ['groups'],
+  setgid: ['gid'],
+  setuid: ['uid'],
+  capabilities: ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'],
+  noNewPrivileges: [],
+  seccomp: ['filter', 'flags'],
+  dumpable: ['value'],
+  umount: ['target', 'detach', 'force', 'expire', 'noFollow'],
+  setsid: [],
+};
+
+function flag(name: string, o: Record<string, unknown>, key: string): boolean {
+  return o[key] !== undefined && v.boolean(`${name}.${key}`, o[key]);
+}
+
+/** Validates one step and encodes it; throws ERR_INVALID_ARG_* naming `name` (e.g. `plan[3].target`). */
+function encodeStep(name: string, step: unknown, t: StringTable): EncodedStep {
+  const s = v.object(name, step);
+  const op = v.oneOf(`${name}.op`, s.op, STEP_OPS);
+  v.knownKeys(name, s, ['op', ...STEP_KEYS[op]]);
+  const path = (key: string) => t.str(v.absolutePath(`${name}.${key}`, s[key]));
+  switch (op) {
+    case 'mount': {
+      const m = validateMountOptions(name, { ...s, op: undefined });
+      return { op: OP.mount, args: [t.opt(m.source), t.str(m.target), t.opt(m.type), m.flags, t.opt(m.data)] };
+    }
+    case 'bind': {
+      const a = encodeAttributes(name, s);
+      const bits = (flag(name, s, 'recursive') ? 1 : 0) | (flag(name, s, 'createTarget') ? 2 : 0);
+      return { op: OP.bind, args: [path('source'), path('target'), bits, a.set, a.clr, a.propagation] };
+    }
+    case 'mountSetattr': {
+      const a = encodeAttributes(name, s);
+      return { op: OP.mountSetattr, args: [path('path'), flag(name, s, 'recursive') ? 0x8000 : 0, a.set, a.clr, a.propagation] };
+    }
+    case 'pivotRoot': {
+      const root = v.absolutePath(`${name}.newRoot`, s.newRoot).replace(/\/+$/, '') || '/';
+      if (s.putOld === undefined) return { op: OP.pivotRoot, args: [t.str(root), NONE, NONE] };
+      const putOld = v.absolutePath(`${name}.putOld`, s.putOld).replace(/\/+$/, '');
+      if (!putOld.startsWith(`${root}/`)) {
+        throw new InvalidArgValueError(`${name}.putOld`, s.putOld, `must be under newRoot ('${root}')`);
+      }
+      return { op: OP.pivotRoot, args: [t.str(root), t.str(putOld), t.str(putOld.slice(root.length))] };
+    }
+    case 'sethostname':
+      return { op: OP.sethostname, args: [t.str(checkHostname(`${name}.hostname`, s.hostname))] };
+    case 'setdomainname':
+      return { op: OP.setdomainname, args: [t.str(checkHostname(`${name}.domainname`, s.domainname))] };
+    case 'mkdir':
+      return { op: OP.mkdir, args: [path('path'), mode(`${name}.mode`, s.mode, 0o755), flag(name, s, 'recursive') ? 1 : 0] };
+    case 'symlink':
+      return { op: OP.symlink, args: [t.str(v.string(`${name}.target`, s.target)), path('path')] };
+    case 'mknod': {
+      const type = v.oneOf(`${name}.type`, s.type, Object.keys(S_IF) as (keyof typeof S_IF)[]);
+      const device = type === 'char' || type === 'block';
+      const major = device ? v.integer(`${name}.major`, s.major, 0, 0xfff) : 0;
+      const minor = device ? v.integer(`${name}.minor`, s.minor, 0, 0xfffff) : 0;
+      // new_encode_dev (include/linux/kdev_t.h)
+      const dev = (minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12);
+      return { op: OP.mknod, args: [path('path'), S_IF[type] | mode(`${name}.mode`, s.mode, 0o666), dev >>> 0, 0] };
+    }
+    case 'mask':
+      return { op: OP.mask, args: [path('path'), t.str(s.nullDevice === undefined ? '/dev/null' : v.absolutePath(`${name}.nullDevice`, s.nullDevice))] };
+    case 'remountReadonly':
+      return { op: OP.remountReadonly, args: [path('path'), flag(name, s, 'recursive') ? 1 : 0] };
+    case 'chdir':
+      return { op: OP.chdir, args: [path('path')] };
+    case 'setrlimit': {
+      const resource = v.oneOf(`${name}.resource`, s.resource, RLIMITS);
+      const soft = rlimitValue(`${name}.soft`, s.soft);
+      const hard = rlimitValue(`${name}.hard`, s.hard);
+      if (soft > hard) throw new OutOfRangeError(`${name}.soft`, `<= hard (${s.hard})`, s.soft);
+      return { op: OP.setrlimit, args: [RLIMITS.indexOf(resource), ...split64(soft), ...split64(hard)] };
+    }
+    case 'setgroups': {
+      const groups = v.array(`${name}.groups`, s.groups).map((g, i) => v.integer(`${name}.groups[${i}]`, g, 0, ID_MAX));
+      if (groups.length > 65536) throw new OutOfRangeError(`${name}.groups.length`, 'at most 65536 (NGROUPS_MAX)', groups.length);
+      return { op: OP.setgroups, args: [t.u32s(groups), groups.length] };
+    }
+    case 'setgid':
+      return { op: OP.setgid, args: [v.integer(`${name}.gid`, s.gid, 0, ID_MAX)] };
+    case 'setuid':
+      return { op: OP.setuid, args: [v.integer(`${name}.uid`, s.uid, 0, ID_MAX)] };
+    case 'capabilities': {
+      const set = (key: string, fallback: unknown) => capabilityMask(`${name}.${key}`, s[key] ?? fallback);
+      const bounding = set('bounding', 'all');
+      const effective = s.effective === undefined ? bounding : set('effective', []);
+      const permitted = s.permitted === undefined ? bounding : set('permitted', []);
+      const inheritable = set('inheritable', []);
+      const ambient = set('ambient', []);
+      if ((effective & ~permitted) !== 0n) throw new InvalidArgValueError(`${name}.effective`, s.effective, 'must be a subset of permitted');
+      if ((ambient & ~(permitted & inheritable)) !== 0n) {
+        throw new InvalidArgValueError(`${name}.ambient`, s.ambient, 'must be a subset of both permitted and inheritable');
+      }
+      return { op: OP.capabilities, args: [bounding, effective, permitted, inheritable, ambient].flatMap(split64) };
+    }
+    case 'noNewPrivileges':
+      return { op: OP.noNewPrivileges, args: [] };
+    case 'seccomp': {
+      if (!(s.filter instanceof Uint8Array)) throw new InvalidArgValueError(`${name}.filter`, s.filter, 'must be a Uint8Array of BPF instructions');
+      const len = s.filter.byteLength;
+      if (len === 0 || len % 8 !== 0 || len / 8 > 4096) {
+        throw new OutOfRangeError(`${name}.filter.byteLength`, 'a multiple of 8, from 8 to 32768 (BPF_MAXINSNS instructions)', len);
+      }
+      const f = s.flags === undefined ? {} : v.object(`${name}.flags`, s.flags);
+      v.knownKeys(`${name}.flags`, f, ['log', 'tsync']);
+      // SECCOMP_FILTER_FLAG_TSYNC = 1, _LOG = 2
+      const flags = (flag(`${name}.flags`, f, 'tsync') ? 1 : 0) | (flag(`${name}.flags`, f, 'log') ? 2 : 0);
+      return { op: OP.seccomp, args: [t.blob(s.filter), len, flags] };
+    }
+    case 'dumpable':
+      return { op: OP.dumpable, args: [v.boolean(`${name}.value`, s.value) ? 1 : 0] };
+    case 'umount':
+      return { op: OP.umount, args: [path('target'), umountFlagBits(name, { ...s, op: undefined, target: undefined })] };
+    case 'setsid':
+      return { op: OP.setsid, args: [] };
+  }
+}
+
+/** An encoded plan and, for error messages, what each step was. */
+export interface EncodedPlan {
+  buffer: Buffer;
+  steps: readonly { op: string; path?: string }[];
+}
+
+function stepPath(step: Record<string, unknown>): string | undefined {
+  for (const key of ['target', 'path', 'newRoot', 'hostname', 'domainname']) {
+    if (typeof step[key] === 'string') return step[key] as string;
+  }
+  return undefined;
+}
+
+/**
+ * Validates and encodes `steps` followed by exec. `wait` marks (internal) become WAIT
+ * steps at their position. Throws before anything is allocated by the kernel.
+ */
+export function encodePlan(steps: readonly (Step | { op: 'wait' })[], exec: ExecSpec, name = 'plan'): EncodedPlan {
+  v.array(name, steps);
+  const t = new StringTable();
+  const encoded: EncodedStep[] = [];
+  const described: { op: string; path?: string }[] = [];
+  steps.forEach((step, i) => {
+    if ((step as { op?: unknown })?.op === 'wait') {
+      encoded.push({ op: OP.wait, args: [] });
+    } else {
+      encoded.push(encodeStep(`${name}[${i}]`, step, t));
+    }
+    described.push({ op: step.op, path: stepPath(step as unknown as Record<string, unknown>) });
+  });
+  encoded.push({
+    op: OP.exec,
+    args: [
+      t.str(exec.file),
+      t.u32s(exec.argv.map((a) => t.str(a))),
+      exec.argv.length,
+      t.u32s(exec.env.map((e) => t.str(e))),
+      exec.env.length,
+      t.opt(exec.searchPath),
+    ],
+  });
+  described.push({ op: 'exec', path: exec.file });
+
+  const strings = t.toBuffer();
+  const buffer = Buffer.alloc(16 + encoded.length * STEP_BYTES + strings.length);
+  buffer.writeUInt32LE(MAGIC, 0);
+  buffer.writeUInt32LE(VERSION, 4);
+  buffer.writeUInt32LE(encoded.length, 8);
+  buffer.writeUInt32LE(strings.length, 12);
+  encoded.forEach((e, i) => {
+    const base = 16 + i * STEP_BYTES;
+    buffer.writeUInt32LE(e.op, base);
+    for (let k = 0; k < STEP_ARGS; k++) buffer.writeUInt32LE((e.args[k] ?? 0) >>> 0, base + 4 + 4 * k);
+  });
+  strings.copy(buffer, 16 + encoded.length * STEP_BYTES);
+  return { buffer, steps: described };
+}
+
+/** Decodes a plan buffer back into ops and raw arguments (for tests and debugging). */
+export function decodePlan(buffer: Buffer): { ops: string[]; args: number[][]; strings: Buffer } {
+  const count = buffer.readUInt32LE(8);
+  const names = Object.fromEntries(Object.entries(OP).map(([k, n]) => [n, k]));
+  const ops: string[] = [];
+  const args: number[][] = [];
+  for (let i = 0; i < count; i++) {
+    const base = 16 + i * STEP_BYTES;
+    ops.push(names[buffer.readUInt32LE(base)]);
+    args.push(Array.from({ length: STEP_ARGS }, (_, k) => buffer.readUInt32LE(base + 4 + 4 * k)));
+  }
+  return { ops, args, strings: buffer.subarray(16 + count * STEP_BYTES) };
+}

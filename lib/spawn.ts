@@ -1,0 +1,336 @@
+// spawn(): clone3 into new namespaces (and a cgroup), run a plan, exec — resolved once the
+// exec succeeded, rejected with the failing step otherwise. Exit is watched through the
+// pidfd on libuv's loop (src-native/process.cc): no SIGCHLD, no waitpid(-1), no zombie.
+import fs from 'node:fs';
+import net from 'node:net';
+import type { Readable, Writable } from 'node:stream';
+import type { NativeSpawnOptions } from '../types/native';
+import { InvalidArgValueError, NsboxSystemError, StateError, namespaceHint, withHint } from './errors';
+import { namespaceFlags, namespaceTypes, type NamespaceType } from './namespaces';
+import { native } from './native';
+import { encodePlan, PRELUDE_STEPS, SYSCALLS, type Step } from './plan';
+import { signalName, signalNumber } from './signals';
+import * as v from './validate';
+
+/** One line of a uid_map or gid_map (user_namespaces(7)), named as in the OCI runtime spec. */
+export interface IdMapping {
+  /** First id inside the namespace. */
+  containerId: number;
+  /** First id outside (in the parent's user namespace). */
+  hostId: number;
+  /** How many consecutive ids. */
+  size: number;
+}
+
+/** Where a child's fd comes from: a new pipe, the parent's same fd, /dev/null, a given fd, or closed (null). */
+export type StdioEntry = 'pipe' | 'inherit' | 'ignore' | number | null;
+
+export interface SpawnOptions {
+  /** The program and its arguments. A file without a slash is searched in the child's `PATH`. */
+  command: readonly string[];
+  /** The child's whole environment. @default process.env */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** New namespaces for the child. @default [] @example ['pid', 'mount', 'uts', 'ipc', 'net'] */
+  namespaces?: readonly NamespaceType[];
+  /**
+   * A cgroup v2 directory (path or open fd) the child is born in (CLONE_INTO_CGROUP, 5.7;
+   * before that the parent writes its pid to `cgroup.procs` before the child goes on).
+   */
+  cgroup?: string | number;
+  /** Steps run in the child between clone and exec, in order. @default [] */
+  plan?: readonly Step[];
+  /**
+   * The child's fds 0, 1, 2 (and more with an array). 'pipe' gives Node streams on the handle.
+   * @default 'pipe'
+   */
+  stdio?: 'pipe' | 'inherit' | 'ignore' | readonly StdioEntry[];
+  /**
+   * uid_map of a new user namespace, written by the parent while the child waits.
+   * @default with 'user' in namespaces: the caller's uid mapped to root ([{ containerId: 0, hostId: geteuid(), size: 1 }])
+   */
+  uidMap?: readonly IdMapping[];
+  /** gid_map, as uidMap. @default the caller's gid mapped to root */
+  gidMap?: readonly IdMapping[];
+  /** /proc/PID/setgroups; an unprivileged caller must deny setgroups to write a gid_map. @default 'deny' unless root */
+  setgroups?: 'allow' | 'deny';
+  /** Kills the child (SIGKILL) when aborted; aborting before spawn rejects with an AbortError. */
+  signal?: AbortSignal;
+}
+
+/** How a process ended: `code` if it exited, `signal` if a signal ended it. */
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** Internal knobs: the clone strategy, fallbacks and fault injection, for tests and benchmarks. */
+export interface SpawnInternals {
+  /** CLONE_VM with a private stack instead of copying Node's page tables. */
+  vm?: boolean;
+  noClone3?: boolean;
+  noIntoCgroup?: boolean;
+  /** Fail plan step `faultStep` with `faultErrno` instead of running it. */
+  faultStep?: number;
+  faultErrno?: number;
+}
+
+/** A running child from {@link spawn}. */
+export class Subprocess {
+  readonly pid: number;
+  /** Which clone was used ('clone3', or 'clone' where the kernel lacks clone3). */
+  readonly clone: 'clone3' | 'clone';
+  /** Whether the child was born in its cgroup (CLONE_INTO_CGROUP) rather than moved there. */
+  readonly bornInCgroup: boolean;
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  readonly stdio: readonly (Readable | Writable | null)[];
+  /** Resolves when the child has exited and been reaped. Never rejects. */
+  readonly exited: Promise<ExitStatus>;
+  #pidfd: number;
+  #status: ExitStatus | undefined;
+
+  /** @internal */
+  constructor(
+    result: { pid: number; pidfd: number; clone: 'clone3' | 'clone'; intoCgroup: boolean },
+    stdio: (Readable | Writable | null)[],
+    exited: Promise<ExitStatus>,
+  ) {
+    this.pid = result.pid;
+    this.#pidfd = result.pidfd;
+    this.clone = result.clone;
+    this.bornInCgroup = result.intoCgroup;
+    this.stdio = stdio;
+    this.stdin = (stdio[0] as Writable) ?? null;
+    this.stdout = (stdio[1] as Readable) ?? null;
+    this.stderr = (stdio[2] as Readable) ?? null;
+    this.exited = exited.then((s) => (this.#status = s));
+  }
+
+  /** The pidfd (close-on-exec), owned by this object and closed once the child is reaped: -1 then. */
+  get pidfd(): number {
+    return this.#status ? -1 : this.#pidfd;
+  }
+
+  /** The exit status once reaped, else undefined. */
+  get exitStatus(): ExitStatus | undefined {
+    return this.#status;
+  }
+
+  /**
+   * Sends a signal through the pidfd (never to a recycled pid). Returns false if the child
+   * has already been reaped.
+   */
+  kill(signal: NodeJS.Signals = 'SIGTERM'): boolean {
+    const n = signalNumber('signal', signal);
+    if (this.#status) return false;
+    try {
+      native.pidfdSendSignal(this.#pidfd, n);
+    } catch (e) {
+      // ESRCH: it exited and awaits reaping; the exit event follows.
+      if (e instanceof NsboxSystemError && e.code === 'ESRCH') return false;
+      throw e;
+    }
+    return true;
+  }
+
+  /** Lets the event loop exit while this child runs (its pipes, if any, still hold it). */
+  unref(): void {
+    if (!this.#status) native.childRef(this.#pidfd, false);
+  }
+
+  ref(): void {
+    if (!this.#status) native.childRef(this.#pidfd, true);
+  }
+}
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const CGROUP2_SUPER_MAGIC = 0x63677270;
+const ID_MAX = 0xfffffffe;
+/** Defaults chosen by bench/spawn.js: see bench/README.md. */
+const DEFAULTS: SpawnInternals = { vm: process.arch === 'x64' };
+
+function idMap(name: string, value: unknown): string {
+  const lines = v.array(name, value);
+  if (lines.length === 0 || lines.length > 340) throw new InvalidArgValueError(name, value, 'must have 1 to 340 lines');
+  return lines
+    .map((line, i) => {
+      const o = v.object(`${name}[${i}]`, line);
+      v.knownKeys(`${name}[${i}]`, o, ['containerId', 'hostId', 'size']);
+      const c = v.integer(`${name}[${i}].containerId`, o.containerId, 0, ID_MAX);
+      const h = v.integer(`${name}[${i}].hostId`, o.hostId, 0, ID_MAX);
+      const s = v.integer(`${name}[${i}].size`, o.size, 1, ID_MAX + 1 - Math.max(c, h));
+      return `${c} ${h} ${s}\n`;
+    })
+    .join('');
+}
+
+function envList(value: unknown): string[] {
+  const env = v.object('options.env', value);
+  const list: string[] = [];
+  for (const [k, val] of Object.entries(env)) {
+    if (val === undefined) continue;
+    if (k === '' || k.includes('=') || k.includes('\0')) throw new InvalidArgValueError(`options.env`, k, 'has an invalid variable name');
+    list.push(`${k}=${v.string(`options.env.${k}`, val, { empty: true })}`);
+  }
+  return list;
+}
+
+interface PreparedStdio {
+  native: number[];
+  opened: number[];
+}
+
+function prepareStdio(value: unknown): PreparedStdio {
+  const spec = value === undefined ? 'pipe' : value;
+  const entries: unknown[] = typeof spec === 'string' ? [spec, spec, spec] : v.array('options.stdio', spec);
+  if (entries.length < 3) while (entries.length < 3) entries.push('ignore');
+  if (entries.length > 64) throw new InvalidArgValueError('options.stdio', value, 'may name at most 64 fds');
+  const opened: number[] = [];
+  const nativeStdio = entries.map((e, i) => {
+    const name = `options.stdio[${i}]`;
+    if (e === 'pipe') return -2;
+    if (e === null) return -1;
+    if (e === 'inherit') return i;
+    if (e === 'ignore') {
+      const fd = fs.openSync('/dev/null', i === 0 ? 'r' : 'w');
+      opened.push(fd);
+      return fd;
+    }
+    if (typeof e === 'number') return v.integer(name, e, 0, 0x7fffffff);
+    throw new InvalidArgValueError(name, e, "must be 'pipe', 'inherit', 'ignore', an fd or null");
+  });
+  return { native: nativeStdio, opened };
+}
+
+function abortError(signal: AbortSignal): Error {
+  const e = new Error('The operation was aborted', { cause: signal.reason });
+  e.name = 'AbortError';
+  (e as Error & { code: string }).code = 'ABORT_ERR';
+  return e;
+}
+
+/**
+ * Starts a program in new namespaces: one clone3 from the addon with everything prepared
+ * before it, the plan in the child, then execve. Resolves once exec has succeeded.
+ *
+ * Rejects with a TypeError/RangeError (ERR_INVALID_ARG_*) for bad options before any
+ * system call, and with an {@link NsboxSystemError} naming the failed step otherwise: a
+ * missing program is `ENOENT` at step `'exec'`, never an exit code 127.
+ *
+ * @example
+ * const child = await spawn({ command: ['hostname'], namespaces: ['uts'], plan: [{ op: 'sethostname', hostname: 'box' }] });
+ * child.stdout.pipe(process.stdout);
+ * await child.exited; // { code: 0, signal: null }
+ */
+export function spawn(options: SpawnOptions): Promise<Subprocess> {
+  return spawnWith(options, DEFAULTS);
+}
+
+/** @internal spawn with the internal knobs (tests, benchmarks). */
+export async function spawnWith(options: SpawnOptions, internals: SpawnInternals): Promise<Subprocess> {
+  const o = v.object('options', options);
+  v.knownKeys('options', o, ['command', 'env', 'namespaces', 'cgroup', 'plan', 'stdio', 'uidMap', 'gidMap', 'setgroups', 'signal']);
+  const command = v.array('options.command', o.command).map((a, i) => v.string(`options.command[${i}]`, a, { empty: i > 0 }));
+  if (command.length === 0) throw new InvalidArgValueError('options.command', o.command, 'must name a program');
+  const namespaces = o.namespaces === undefined ? [] : namespaceTypes('options.namespaces', o.namespaces);
+  const env = envList(o.env ?? process.env);
+  const pathVar = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
+  const plan = encodePlan((o.plan ?? []) as Step[], {
+    file: command[0],
+    argv: command,
+    env,
+    searchPath: command[0].includes('/') ? null : pathVar,
+  }, 'options.plan');
+
+  const signal = o.signal as AbortSignal | undefined;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new InvalidArgValueError('options.signal', signal, 'must be an AbortSignal');
+  }
+  const nativeOptions: NativeSpawnOptions = { flags: namespaceFlags(namespaces), cgroupFd: -1, stdio: [] };
+  const userns = namespaces.includes('user');
+  if (!userns && (o.uidMap !== undefined || o.gidMap !== undefined || o.setgroups !== undefined)) {
+    throw new InvalidArgValueError('options.uidMap', o.uidMap ?? o.gidMap ?? o.setgroups, "needs 'user' in options.namespaces");
+  }
+  if (userns) {
+    const root = process.geteuid?.() === 0;
+    nativeOptions.uidMap = idMap('options.uidMap', o.uidMap ?? [{ containerId: 0, hostId: process.geteuid!(), size: 1 }]);
+    nativeOptions.gidMap = idMap('options.gidMap', o.gidMap ?? [{ containerId: 0, hostId: process.getegid!(), size: 1 }]);
+    const setgroups = o.setgroups === undefined ? (root ? undefined : 'deny') : v.oneOf('options.setgroups', o.setgroups, ['allow', 'deny'] as const);
+    if (setgroups) nativeOptions.setgroups = setgroups;
+  }
+  let cgroupPath: string | undefined;
+  if (o.cgroup !== undefined) {
+    if (typeof o.cgroup === 'number') {
+      nativeOptions.cgroupFd = v.integer('options.cgroup', o.cgroup, 0, 0x7fffffff);
+    } else {
+      cgroupPath = v.absolutePath('options.cgroup', o.cgroup);
+      if (fs.statfsSync(cgroupPath).type !== CGROUP2_SUPER_MAGIC) {
+        throw new InvalidArgValueError('options.cgroup', cgroupPath, 'must be a directory in a cgroup v2 hierarchy');
+      }
+    }
+  }
+  if (signal?.aborted) throw abortError(signal);
+  Object.assign(nativeOptions, internals);
+
+  const stdio = prepareStdio(o.stdio);
+  nativeOptions.stdio = stdio.native;
+  let cgroupFd: number | undefined;
+  let result;
+  let onEvent: (event: number, a: number, b: number, c: number) => void = () => {};
+  try {
+    if (cgroupPath !== undefined) {
+      cgroupFd = fs.openSync(cgroupPath, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+      nativeOptions.cgroupFd = cgroupFd;
+    }
+    result = native.spawn(plan.buffer, nativeOptions, (event, a, b, c) => onEvent(event, a, b, c));
+  } catch (e) {
+    if (e instanceof NsboxSystemError) {
+      if (e.step === 'clone') withHint(e, namespaceHint(e, namespaces));
+      if (e.step === 'cgroup' && cgroupPath) e.path = `${cgroupPath}/cgroup.procs`;
+    }
+    throw e;
+  } finally {
+    for (const fd of stdio.opened) fs.closeSync(fd);
+    if (cgroupFd !== undefined) fs.closeSync(cgroupFd);
+  }
+
+  const streams = result.stdio.map((fd, i) => {
+    if (fd < 0) return null;
+    return new net.Socket({ fd, readable: i !== 0, writable: i === 0 });
+  });
+
+  return new Promise<Subprocess>((resolve, reject) => {
+    let failure: NsboxSystemError | undefined;
+    let child: Subprocess | undefined;
+    let resolveExit!: (s: ExitStatus) => void;
+    const exited = new Promise<ExitStatus>((r) => (resolveExit = r));
+    const onAbort = () => child?.kill('SIGKILL');
+    onEvent = (event, a, b, c) => {
+      if (event === 1) {
+        child = new Subprocess(result, streams, exited);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        resolve(child);
+      } else if (event === 2) {
+        failure = stepError(plan.steps, a, b, c);
+      } else if (event === 4) {
+        signal?.removeEventListener('abort', onAbort);
+        resolveExit({ code: a >= 0 ? a : null, signal: a >= 0 ? null : signalName(b) });
+        if (!child) {
+          for (const s of streams) s?.destroy();
+          reject(failure ?? new StateError('ERR_NSBOX_CHILD_LOST', `the child exited before exec (status ${a}, signal ${b})`));
+        }
+      }
+    };
+  });
+}
+
+function stepError(steps: readonly { op: string; path?: string }[], index: number, errno: number, sysop: number): NsboxSystemError {
+  const described = index >= 0 ? steps[index] : { op: PRELUDE_STEPS[index] ?? 'setup' };
+  const syscall = SYSCALLS[sysop] ?? 'unknown';
+  const e = new NsboxSystemError(errno, syscall, described?.path);
+  e.step = described?.op;
+  if (index >= 0) e.stepIndex = index;
+  e.message += ` (plan step ${index >= 0 ? `${index}: ` : ''}${e.step})`;
+  return e;
+}

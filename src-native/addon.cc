@@ -1,0 +1,69 @@
+// Module init and the export table; every function lives in the file of its concern.
+#include <napi.h>
+
+#include "errors.h"
+
+namespace nsbox {
+// namespaces.cc
+Napi::Value Unshare(const Napi::CallbackInfo& info);
+Napi::Value Setns(const Napi::CallbackInfo& info);
+// mounts.cc
+Napi::Value Mount(const Napi::CallbackInfo& info);
+Napi::Value Umount2(const Napi::CallbackInfo& info);
+Napi::Value PivotRoot(const Napi::CallbackInfo& info);
+Napi::Value MountSetattr(const Napi::CallbackInfo& info);
+Napi::Value OpenTree(const Napi::CallbackInfo& info);
+Napi::Value MoveMount(const Napi::CallbackInfo& info);
+// identity.cc
+Napi::Value Sethostname(const Napi::CallbackInfo& info);
+Napi::Value Setdomainname(const Napi::CallbackInfo& info);
+// process.cc
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info);
+Napi::Value PidfdSendSignal(const Napi::CallbackInfo& info);
+Napi::Value Spawn(const Napi::CallbackInfo& info);
+Napi::Value ChildRef(const Napi::CallbackInfo& info);
+Napi::Value ChildRelease(const Napi::CallbackInfo& info);
+// probe.cc
+Napi::Value ProbeSyscalls(const Napi::CallbackInfo& info);
+
+static Napi::Value Init(const Napi::CallbackInfo& info) {
+  AddonData* data = info.Env().GetInstanceData<AddonData>();
+  if (info.Length() < 1 || !info[0].IsFunction()) return ThrowTypeError(info.Env(), "init(factory)");
+  data->systemError = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new AddonData());
+  struct Entry {
+    const char* name;
+    Napi::Value (*fn)(const Napi::CallbackInfo&);
+  };
+  static const Entry table[] = {
+      {"init", Init},
+      {"unshare", Unshare},
+      {"setns", Setns},
+      {"mount", Mount},
+      {"umount2", Umount2},
+      {"pivotRoot", PivotRoot},
+      {"mountSetattr", MountSetattr},
+      {"openTree", OpenTree},
+      {"moveMount", MoveMount},
+      {"sethostname", Sethostname},
+      {"setdomainname", Setdomainname},
+      {"pidfdOpen", PidfdOpen},
+      {"pidfdSendSignal", PidfdSendSignal},
+      {"spawn", Spawn},
+      {"childRef", ChildRef},
+      {"childRelease", ChildRelease},
+      {"probeSyscalls", ProbeSyscalls},
+  };
+  for (const Entry& e : table) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
+  return exports;
+}
+
+}  // namespace nsbox
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) { return nsbox::InitModule(env, exports); }
+
+NODE_API_MODULE(nsbox, Init)

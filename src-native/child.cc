@@ -1,0 +1,375 @@
+// ASYNC-SIGNAL-SAFE. Everything in this file runs in the child between clone and execve.
+//
+// The child is a copy of a multithreaded Node process (or, in CLONE_VM mode, shares its
+// memory), so only raw system calls may run here: no allocation, no locks, no C++
+// exceptions, no N-API, and no errno (raw_syscall returns -errno instead; in CLONE_VM mode
+// errno would be a parent thread's). The context it reads was built by the parent and is
+// never written here.
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+#include "plan.h"
+#include "syscalls.h"
+
+namespace nsbox {
+
+namespace {
+
+struct KernelSigaction {
+  void* handler;
+  unsigned long flags;
+  void* restorer;
+  uint64_t mask;
+};
+
+size_t Len(const char* s) {
+  size_t n = 0;
+  while (s[n]) n++;
+  return n;
+}
+
+[[noreturn]] void Exit(int code) {
+  for (;;) raw_syscall(SYS_exit_group, code);
+}
+
+[[noreturn]] void Die(int report_fd, int32_t step, long rc, int32_t sysop) {
+  ChildReport r = {step, static_cast<int32_t>(-rc), sysop};
+  raw_syscall(SYS_write, report_fd, P(&r), sizeof r);
+  Exit(127);
+}
+
+class Executor {
+ public:
+  explicit Executor(const ChildContext* c) : c_(c), report_(c->report_fd), sync_(c->sync_fd) {}
+
+  [[noreturn]] void Run() {
+    ResetSignals();
+    if (c_->sync_first && !WaitForParent()) Exit(1);
+    SetUpStdio();
+    for (uint32_t i = 0; i < c_->count; i++) {
+      sysop_ = SYS_OP_FAULT;
+      long rc = static_cast<int>(i) == c_->fault_step ? -c_->fault_errno : RunStep(i, c_->steps[i]);
+      if (rc < 0) Die(report_, static_cast<int32_t>(i), rc, sysop_);
+    }
+    Exit(127);  // unreachable: the last step is exec, which either replaces us or fails
+  }
+
+ private:
+  const char* Str(uint32_t off) const { return off == kNone ? nullptr : c_->strings + off; }
+  const void* Blob(uint32_t off) const { return c_->strings + off; }
+  static uint64_t U64(uint32_t lo, uint32_t hi) { return (static_cast<uint64_t>(hi) << 32) | lo; }
+
+  void ResetSignals() {
+    // Node's handlers must never run here: reset every disposition (as libuv does before
+    // exec, ignored ones included), then unblock what the parent blocked around clone.
+    KernelSigaction dfl = {};
+    for (int sig = 1; sig <= 64; sig++) {
+      if (sig == SIGKILL || sig == SIGSTOP) continue;
+      raw_syscall(SYS_rt_sigaction, sig, P(&dfl), 0, 8);
+    }
+    uint64_t empty = 0;
+    long rc = raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, P(&empty), 0, 8);
+    if (rc < 0) Die(report_, STEP_SIGNALS, rc, SYS_OP_RT_SIGPROCMASK);
+  }
+
+  bool WaitForParent() {
+    char b;
+    long rc;
+    do rc = raw_syscall(SYS_read, sync_, P(&b), 1);
+    while (rc == -EINTR);
+    return rc == 1;
+  }
+
+  int MoveAbove(int fd, int floor, int32_t step) {
+    long rc = raw_syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, floor);
+    if (rc < 0) Die(report_, step, rc, SYS_OP_DUP);
+    return static_cast<int>(rc);
+  }
+
+  void SetUpStdio() {
+    int n = c_->stdio_count;
+    // Our own pipes must not be overwritten by the dup3s below.
+    if (report_ < n) report_ = MoveAbove(report_, n, STEP_STDIO);
+    if (sync_ >= 0 && sync_ < n) sync_ = MoveAbove(sync_, n, STEP_STDIO);
+    int src[kMaxStdio];
+    for (int i = 0; i < n; i++) {
+      src[i] = c_->stdio[i];
+      if (src[i] >= 0 && src[i] < n) src[i] = MoveAbove(src[i], n, STEP_STDIO);
+    }
+    for (int i = 0; i < n; i++) {
+      long rc = src[i] >= 0 ? raw_syscall(SYS_dup3, src[i], i, 0) : raw_syscall(SYS_close, i);
+      if (rc < 0 && !(src[i] < 0 && rc == -EBADF)) Die(report_, STEP_STDIO, rc, SYS_OP_DUP);
+    }
+    // Every other inherited fd closes at exec (CVE-2024-21626: no parent fd reaches the
+    // program). CLOEXEC rather than close: the report pipe must stay open until exec.
+    long rc = raw_syscall(SYS_close_range, n, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (rc == -ENOSYS || rc == -EINVAL) {  // before 5.11
+      struct rlimit lim;
+      long max = raw_syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, P(&lim)) == 0 ? static_cast<long>(lim.rlim_cur) : 1024;
+      if (max > (1 << 20)) max = 1 << 20;
+      for (long fd = n; fd < max; fd++) raw_syscall(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);
+    } else if (rc < 0) {
+      Die(report_, STEP_CLOSE_FDS, rc, SYS_OP_CLOSE_RANGE);
+    }
+  }
+
+  long Sys(SysOp op, long n, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0) {
+    sysop_ = op;
+    return raw_syscall(n, a, b, c, d, e);
+  }
+
+  long Statx(const char* path, struct statx* st) {
+    return Sys(SYS_OP_STATX, SYS_statx, AT_FDCWD, P(path), AT_STATX_SYNC_AS_STAT, STATX_TYPE, P(st));
+  }
+
+  long MkdirAll(const char* path, uint32_t mode) {
+    char buf[4096];
+    size_t n = Len(path);
+    if (n >= sizeof buf) return -ENAMETOOLONG;
+    for (size_t i = 0; i <= n; i++) buf[i] = path[i];
+    for (size_t i = 1; i <= n; i++) {
+      if (buf[i] != '/' && buf[i] != '\0') continue;
+      char saved = buf[i];
+      buf[i] = '\0';
+      long rc = Sys(SYS_OP_MKDIR, SYS_mkdirat, AT_FDCWD, P(buf), mode);
+      buf[i] = saved;
+      if (rc < 0 && rc != -EEXIST) return rc;
+    }
+    return 0;
+  }
+
+  long CreateFile(const char* path) {
+    // the parent directory first
+    char buf[4096];
+    size_t n = Len(path);
+    if (n >= sizeof buf) return -ENAMETOOLONG;
+    for (size_t i = 0; i <= n; i++) buf[i] = path[i];
+    while (n > 1 && buf[n - 1] != '/') n--;
+    if (n > 1) {
+      buf[n - 1] = '\0';
+      long rc = MkdirAll(buf, 0755);
+      if (rc < 0) return rc;
+    }
+    long fd = Sys(SYS_OP_OPEN, SYS_openat, AT_FDCWD, P(path), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+    if (fd < 0) return fd;
+    raw_syscall(SYS_close, fd);
+    return 0;
+  }
+
+  // Sets mount attributes; before 5.12, falls back to a bind remount that keeps the
+  // flags the mount already has (the kernel refuses to clear locked ones in a user namespace).
+  long SetAttr(const char* path, bool recursive, uint64_t set, uint64_t clr, uint64_t propagation) {
+    MountAttr attr = {set, clr, propagation, 0};
+    long rc = Sys(SYS_OP_MOUNT_SETATTR, SYS_mount_setattr, AT_FDCWD, P(path), recursive ? AT_RECURSIVE : 0,
+                  P(&attr), sizeof attr);
+    if (rc != -ENOSYS) return rc;
+    if (propagation) {
+      rc = Sys(SYS_OP_MOUNT, SYS_mount, 0, P(path), 0, static_cast<long>(propagation | (recursive ? MS_REC : 0)), 0);
+      if (rc < 0) return rc;
+    }
+    if (!(set | clr)) return 0;
+    struct statfs fs;
+    rc = Sys(SYS_OP_STATFS, SYS_statfs, P(path), P(&fs));
+    if (rc < 0) return rc;
+    unsigned long keep = fs.f_flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME);
+    unsigned long flags = keep;
+    if (set & MOUNT_ATTR_RDONLY) flags |= MS_RDONLY;
+    if (set & MOUNT_ATTR_NOSUID) flags |= MS_NOSUID;
+    if (set & MOUNT_ATTR_NODEV) flags |= MS_NODEV;
+    if (set & MOUNT_ATTR_NOEXEC) flags |= MS_NOEXEC;
+    if (clr & MOUNT_ATTR_RDONLY) flags &= ~static_cast<unsigned long>(MS_RDONLY);
+    return Sys(SYS_OP_MOUNT, SYS_mount, 0, P(path), 0, static_cast<long>(MS_REMOUNT | MS_BIND | flags), 0);
+  }
+
+  long Exec(const RawStep& s) {
+    const char* file = Str(s.a[0]);
+    const char* const* argv = c_->argv;
+    const char* const* envp = c_->envp;
+    const char* search = Str(s.a[5]);
+    bool has_slash = false;
+    for (const char* p = file; *p; p++) has_slash |= *p == '/';
+    if (has_slash || search == nullptr) {
+      return Sys(SYS_OP_EXECVE, SYS_execve, P(file), P(argv), P(envp));
+    }
+    // execvpe(3) without the allocation: try each PATH entry, remember EACCES.
+    char buf[4096];
+    size_t flen = Len(file);
+    long result = -ENOENT;
+    bool eacces = false;
+    const char* p = search;
+    for (;;) {
+      const char* end = p;
+      while (*end && *end != ':') end++;
+      size_t dlen = static_cast<size_t>(end - p);
+      if (dlen + 1 + flen < sizeof buf) {
+        size_t k = 0;
+        if (dlen == 0) buf[k++] = '.';
+        for (size_t i = 0; i < dlen; i++) buf[k++] = p[i];
+        buf[k++] = '/';
+        for (size_t i = 0; i <= flen; i++) buf[k++] = file[i];
+        long rc = Sys(SYS_OP_EXECVE, SYS_execve, P(buf), P(argv), P(envp));
+        if (rc == -EACCES) eacces = true;
+        else if (rc != -ENOENT && rc != -ENOTDIR && rc != -ESTALE && rc != -ENODEV && rc != -ETIMEDOUT) return rc;
+      }
+      if (*end == '\0') break;
+      p = end + 1;
+    }
+    sysop_ = SYS_OP_EXECVE;
+    return eacces ? -EACCES : result;
+  }
+
+  long Caps(const RawStep& s) {
+    uint64_t bounding = U64(s.a[0], s.a[1]), eff = U64(s.a[2], s.a[3]), perm = U64(s.a[4], s.a[5]),
+             inh = U64(s.a[6], s.a[7]), ambient = U64(s.a[8], s.a[9]);
+    // Bounding set first: dropping needs CAP_SETPCAP, which capset may remove.
+    for (int cap = 0; cap < 64; cap++) {
+      if (bounding & (1ULL << cap)) continue;
+      long rc = Sys(SYS_OP_PRCTL, SYS_prctl, PR_CAPBSET_DROP, cap);
+      if (rc == -EINVAL) break;  // past the kernel's last capability
+      if (rc < 0) return rc;
+    }
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2] = {
+        {static_cast<uint32_t>(eff), static_cast<uint32_t>(perm), static_cast<uint32_t>(inh)},
+        {static_cast<uint32_t>(eff >> 32), static_cast<uint32_t>(perm >> 32), static_cast<uint32_t>(inh >> 32)}};
+    long rc = Sys(SYS_OP_CAPSET, SYS_capset, P(&hdr), P(data));
+    if (rc < 0) return rc;
+    rc = Sys(SYS_OP_PRCTL, SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    if (rc < 0 && !(rc == -EINVAL && ambient == 0)) return rc;
+    for (int cap = 0; cap < 64; cap++) {
+      if (!(ambient & (1ULL << cap))) continue;
+      rc = Sys(SYS_OP_PRCTL, SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+      if (rc < 0) return rc;
+    }
+    return 0;
+  }
+
+  long RunStep(uint32_t index, const RawStep& s) {
+    switch (s.op) {
+      case OP_MOUNT:
+        return Sys(SYS_OP_MOUNT, SYS_mount, P(Str(s.a[0])), P(Str(s.a[1])), P(Str(s.a[2])), s.a[3], P(Str(s.a[4])));
+      case OP_BIND: {
+        const char* src = Str(s.a[0]);
+        const char* dst = Str(s.a[1]);
+        bool recursive = s.a[2] & 1;
+        if (s.a[2] & 2) {
+          struct statx st;
+          long rc = Statx(src, &st);
+          if (rc < 0) return rc;
+          rc = S_ISDIR(st.stx_mode) ? MkdirAll(dst, 0755) : CreateFile(dst);
+          if (rc < 0) return rc;
+        }
+        long rc = Sys(SYS_OP_MOUNT, SYS_mount, P(src), P(dst), 0, MS_BIND | (recursive ? MS_REC : 0), 0);
+        if (rc < 0 || !(s.a[3] | s.a[4] | s.a[5])) return rc;
+        return SetAttr(dst, recursive, s.a[3], s.a[4], s.a[5]);
+      }
+      case OP_MOUNT_SETATTR:
+        return SetAttr(Str(s.a[0]), s.a[1] & AT_RECURSIVE, s.a[2], s.a[3], s.a[4]);
+      case OP_PIVOT_ROOT: {
+        const char* root = Str(s.a[0]);
+        const char* put_old = Str(s.a[1]);
+        long rc;
+        if (put_old == nullptr) {
+          // pivot_root(".", "."): the old root is stacked under the new one, then detached;
+          // no directory is needed for it (pivot_root(2), NOTES).
+          if ((rc = Sys(SYS_OP_CHDIR, SYS_chdir, P(root))) < 0) return rc;
+          if ((rc = Sys(SYS_OP_PIVOT_ROOT, SYS_pivot_root, P("."), P("."))) < 0) return rc;
+          if ((rc = Sys(SYS_OP_UMOUNT2, SYS_umount2, P("."), MNT_DETACH)) < 0) return rc;
+          return Sys(SYS_OP_CHDIR, SYS_chdir, P("/"));
+        }
+        if ((rc = Sys(SYS_OP_PIVOT_ROOT, SYS_pivot_root, P(root), P(put_old))) < 0) return rc;
+        if ((rc = Sys(SYS_OP_CHDIR, SYS_chdir, P("/"))) < 0) return rc;
+        if ((rc = Sys(SYS_OP_UMOUNT2, SYS_umount2, P(Str(s.a[2])), MNT_DETACH)) < 0) return rc;
+        return Sys(SYS_OP_MKDIR, SYS_unlinkat, AT_FDCWD, P(Str(s.a[2])), AT_REMOVEDIR);
+      }
+      case OP_SETHOSTNAME:
+        return Sys(SYS_OP_SETHOSTNAME, SYS_sethostname, P(Str(s.a[0])), Len(Str(s.a[0])));
+      case OP_SETDOMAINNAME:
+        return Sys(SYS_OP_SETDOMAINNAME, SYS_setdomainname, P(Str(s.a[0])), Len(Str(s.a[0])));
+      case OP_MKDIR:
+        if (s.a[2]) return MkdirAll(Str(s.a[0]), s.a[1]);
+        return Sys(SYS_OP_MKDIR, SYS_mkdirat, AT_FDCWD, P(Str(s.a[0])), s.a[1]);
+      case OP_SYMLINK:
+        return Sys(SYS_OP_SYMLINK, SYS_symlinkat, P(Str(s.a[0])), AT_FDCWD, P(Str(s.a[1])));
+      case OP_MKNOD:
+        return Sys(SYS_OP_MKNOD, SYS_mknodat, AT_FDCWD, P(Str(s.a[0])), s.a[1], static_cast<long>(U64(s.a[2], s.a[3])));
+      case OP_MASK: {
+        // As runc: a directory is covered by an empty read-only tmpfs, a file by the null
+        // device; a path that does not exist needs no mask.
+        struct statx st;
+        long rc = Statx(Str(s.a[0]), &st);
+        if (rc == -ENOENT) return 0;
+        if (rc < 0) return rc;
+        if (S_ISDIR(st.stx_mode)) {
+          return Sys(SYS_OP_MOUNT, SYS_mount, P("tmpfs"), P(Str(s.a[0])), P("tmpfs"),
+                     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, P("size=0"));
+        }
+        return Sys(SYS_OP_MOUNT, SYS_mount, P(Str(s.a[1])), P(Str(s.a[0])), 0, MS_BIND, 0);
+      }
+      case OP_REMOUNT_RO:
+        return SetAttr(Str(s.a[0]), s.a[1], MOUNT_ATTR_RDONLY, 0, 0);
+      case OP_CHDIR:
+        return Sys(SYS_OP_CHDIR, SYS_chdir, P(Str(s.a[0])));
+      case OP_SETRLIMIT: {
+        struct rlimit lim = {U64(s.a[1], s.a[2]), U64(s.a[3], s.a[4])};
+        return Sys(SYS_OP_PRLIMIT, SYS_prlimit64, 0, s.a[0], P(&lim), 0);
+      }
+      case OP_SETGROUPS:
+        return Sys(SYS_OP_SETGROUPS, SYS_setgroups, s.a[1], P(Blob(s.a[0])));
+      case OP_SETGID:
+        return Sys(SYS_OP_SETRESGID, SYS_setresgid, s.a[0], s.a[0], s.a[0]);
+      case OP_SETUID: {
+        // Keep the permitted set across the uid change so a later caps step can keep what
+        // it asks for (capabilities(7), "Effect of user ID changes on capabilities").
+        long rc = Sys(SYS_OP_PRCTL, SYS_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0);
+        if (rc < 0) return rc;
+        return Sys(SYS_OP_SETRESUID, SYS_setresuid, s.a[0], s.a[0], s.a[0]);
+      }
+      case OP_CAPS:
+        return Caps(s);
+      case OP_NO_NEW_PRIVS:
+        return Sys(SYS_OP_PRCTL, SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+      case OP_SECCOMP: {
+        struct sock_fprog prog = {static_cast<unsigned short>(s.a[1] / 8),
+                                  const_cast<struct sock_filter*>(static_cast<const struct sock_filter*>(Blob(s.a[0])))};
+        return Sys(SYS_OP_SECCOMP, SYS_seccomp, SECCOMP_SET_MODE_FILTER, s.a[2], P(&prog));
+      }
+      case OP_DUMPABLE:
+        return Sys(SYS_OP_PRCTL, SYS_prctl, PR_SET_DUMPABLE, s.a[0], 0, 0, 0);
+      case OP_UMOUNT:
+        return Sys(SYS_OP_UMOUNT2, SYS_umount2, P(Str(s.a[0])), s.a[1]);
+      case OP_SETSID:
+        return Sys(SYS_OP_SETSID, SYS_setsid);
+      case OP_WAIT: {
+        ChildReport r = {static_cast<int32_t>(index), 0, -1};
+        raw_syscall(SYS_write, report_, P(&r), sizeof r);
+        if (!WaitForParent()) Exit(1);
+        return 0;
+      }
+      case OP_EXEC:
+        return Exec(s);
+    }
+    return -EINVAL;
+  }
+
+  const ChildContext* c_;
+  int report_;
+  int sync_;
+  int32_t sysop_ = SYS_OP_FAULT;
+};
+
+}  // namespace
+
+extern "C" int ChildMain(void* arg) {
+  Executor(static_cast<const ChildContext*>(arg)).Run();
+}
+
+}  // namespace nsbox

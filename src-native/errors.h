@@ -1,0 +1,32 @@
+// Errors are owned by JavaScript (lib/errors.ts): C++ only reports errno, syscall and paths,
+// and the factory registered by init() builds the Node-shaped error with its hint.
+#pragma once
+#include <napi.h>
+
+#include <unordered_map>
+
+namespace nsbox {
+
+struct Child;
+
+struct AddonData {
+  Napi::FunctionReference systemError;
+  std::unordered_map<int, Child*> children;  // by pidfd, until reaped (process.cc)
+};
+
+// Builds the error through the JS factory: factory(errno, syscall, path?, dest?).
+Napi::Value MakeSystemError(Napi::Env env, int err, const char* syscall, const char* path = nullptr,
+                            const char* dest = nullptr);
+// Throws it; returns undefined so callers can `return ThrowSystemError(...)`.
+Napi::Value ThrowSystemError(Napi::Env env, int err, const char* syscall, const char* path = nullptr,
+                             const char* dest = nullptr);
+Napi::Value ThrowTypeError(Napi::Env env, const char* message);
+
+// Argument helpers for the exported functions. lib/ validates everything before calling,
+// so these only guard the addon against misuse from outside lib/.
+bool ArgInt(const Napi::CallbackInfo& info, size_t i, int64_t* out);
+bool ArgString(const Napi::CallbackInfo& info, size_t i, std::string* out);
+// A string, or null/undefined (out_null = true).
+bool ArgOptString(const Napi::CallbackInfo& info, size_t i, std::string* out, bool* is_null);
+
+}  // namespace nsbox

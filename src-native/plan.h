@@ -1,0 +1,133 @@
+// The child plan: a flat list of fixed-size steps with a string table, encoded by
+// lib/plan.ts and decoded (validated) by plan.cc in the parent before cloning.
+// The numbering here is mirrored in lib/plan.ts; change both together.
+#pragma once
+#include <stdint.h>
+
+#include <string>
+#include <vector>
+
+namespace nsbox {
+
+enum Op : uint32_t {
+  OP_MOUNT = 1,         // a0 source?, a1 target, a2 fstype?, a3 flags, a4 data?
+  OP_BIND = 2,          // a0 source, a1 target, a2 bits(1 recursive, 2 create target), a3 set, a4 clr, a5 propagation
+  OP_MOUNT_SETATTR = 3, // a0 path, a1 at-flags, a2 set, a3 clr, a4 propagation
+  OP_PIVOT_ROOT = 4,    // a0 new root, a1 put-old? (outside path), a2 put-old? (inside path)
+  OP_SETHOSTNAME = 5,   // a0 name
+  OP_SETDOMAINNAME = 6, // a0 name
+  OP_MKDIR = 7,         // a0 path, a1 mode, a2 recursive
+  OP_SYMLINK = 8,       // a0 target, a1 link path
+  OP_MKNOD = 9,         // a0 path, a1 mode (with S_IF*), a2 dev lo, a3 dev hi
+  OP_MASK = 10,         // a0 path, a1 null device path (bound over files)
+  OP_REMOUNT_RO = 11,   // a0 path, a1 recursive
+  OP_CHDIR = 12,        // a0 path
+  OP_SETRLIMIT = 13,    // a0 resource, a1/a2 soft lo/hi, a3/a4 hard lo/hi
+  OP_SETGROUPS = 14,    // a0 blob (u32 gids), a1 count
+  OP_SETGID = 15,       // a0 gid
+  OP_SETUID = 16,       // a0 uid
+  OP_CAPS = 17,         // a0..a9: bounding, effective, permitted, inheritable, ambient (lo/hi)
+  OP_NO_NEW_PRIVS = 18, //
+  OP_SECCOMP = 19,      // a0 blob (struct sock_filter[]), a1 byte length, a2 flags
+  OP_DUMPABLE = 20,     // a0 0|1
+  OP_UMOUNT = 21,       // a0 path, a1 flags
+  OP_SETSID = 22,       //
+  OP_WAIT = 23,         // block until the parent releases the child
+  OP_EXEC = 24,         // a0 path, a1 argv blob, a2 argc, a3 envp blob, a4 envc, a5 search PATH?
+  OP_MAX = 24,
+};
+
+// The syscall a failing step reports (mirrored in lib/plan.ts SYSCALLS).
+enum SysOp : int32_t {
+  SYS_OP_READ = 0,
+  SYS_OP_DUP = 1,
+  SYS_OP_CLOSE_RANGE = 2,
+  SYS_OP_MOUNT = 3,
+  SYS_OP_MOUNT_SETATTR = 4,
+  SYS_OP_PIVOT_ROOT = 5,
+  SYS_OP_UMOUNT2 = 6,
+  SYS_OP_CHDIR = 7,
+  SYS_OP_SETHOSTNAME = 8,
+  SYS_OP_SETDOMAINNAME = 9,
+  SYS_OP_MKDIR = 10,
+  SYS_OP_SYMLINK = 11,
+  SYS_OP_MKNOD = 12,
+  SYS_OP_OPEN = 13,
+  SYS_OP_STATX = 14,
+  SYS_OP_PRLIMIT = 15,
+  SYS_OP_SETGROUPS = 16,
+  SYS_OP_SETRESGID = 17,
+  SYS_OP_SETRESUID = 18,
+  SYS_OP_PRCTL = 19,
+  SYS_OP_CAPSET = 20,
+  SYS_OP_SECCOMP = 21,
+  SYS_OP_SETSID = 22,
+  SYS_OP_EXECVE = 23,
+  SYS_OP_RT_SIGACTION = 24,
+  SYS_OP_RT_SIGPROCMASK = 25,
+  SYS_OP_FAULT = 26,  // the test-only fault hook
+  SYS_OP_STATFS = 27,
+};
+
+// Pseudo step indices for work the executor does around the plan.
+enum : int32_t { STEP_SIGNALS = -1, STEP_SYNC = -2, STEP_STDIO = -3, STEP_CLOSE_FDS = -4 };
+
+constexpr uint32_t kPlanMagic = 0x5042534e;  // "NSBP"
+constexpr uint32_t kPlanVersion = 1;
+constexpr uint32_t kStepArgs = 12;
+constexpr uint32_t kNone = 0xffffffffu;
+constexpr int kMaxStdio = 64;
+
+struct RawStep {
+  uint32_t op;
+  uint32_t a[kStepArgs];
+};
+
+struct PlanHeader {
+  uint32_t magic;
+  uint32_t version;
+  uint32_t count;
+  uint32_t strings_len;
+};
+
+// Written by the child on the report pipe. A step that is WAIT reports with err == 0
+// when it starts waiting; anything else is a failure after which the child exits.
+struct ChildReport {
+  int32_t step;
+  int32_t err;
+  int32_t sysop;
+};
+
+// Everything the child reads. Built by the parent, never written after clone.
+struct ChildContext {
+  const RawStep* steps = nullptr;
+  uint32_t count = 0;
+  const char* strings = nullptr;
+  uint32_t strings_len = 0;
+  const char* const* argv = nullptr;
+  const char* const* envp = nullptr;
+  int stdio[kMaxStdio];  // source fd in the child for each target fd, or -1 to leave closed
+  int stdio_count = 0;
+  int report_fd = -1;
+  int sync_fd = -1;        // read end: one byte per release
+  bool sync_first = false; // wait for the parent (maps, cgroup.procs) before any step
+  int fault_step = -1;     // test-only: fail this step with fault_errno instead of running it
+  int fault_errno = 0;
+};
+
+// A decoded, validated plan and the memory the child reads.
+struct Plan {
+  std::vector<uint8_t> bytes;
+  std::vector<const char*> argv;
+  std::vector<const char*> envp;
+  uint32_t wait_steps = 0;
+  ChildContext ctx;
+};
+
+// Validates every offset and string in the buffer; on failure returns false with a message.
+bool DecodePlan(const uint8_t* data, size_t len, Plan* out, std::string* error);
+
+// The executor (child.cc). Never returns: execs or exits.
+extern "C" int ChildMain(void* ctx);
+
+}  // namespace nsbox

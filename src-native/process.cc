@@ -1,0 +1,429 @@
+// Processes: pidfd_open, pidfd_send_signal, and spawn — clone3 (CLONE_PIDFD, namespaces,
+// CLONE_INTO_CGROUP) followed by the plan executor (child.cc), watched on libuv's loop.
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <memory>
+
+#include "errors.h"
+#include "fd.h"
+#include "plan.h"
+#include "syscalls.h"
+
+namespace nsbox {
+
+namespace {
+
+enum Event { EVENT_EXEC = 1, EVENT_FAILED = 2, EVENT_HELD = 3, EVENT_EXIT = 4 };
+constexpr size_t kStackSize = 64 * 1024;
+
+#if defined(__x86_64__)
+// Runs a clone-family syscall. The parent gets its result; the child runs fn(arg) on the
+// stack the syscall gave it (it cannot return into this frame, which lives on the parent's
+// stack) and exits with fn's result. syscall clobbers only rax, rcx and r11, so fn and arg
+// survive in r12/r13.
+long CloneRun(long nr, long a1, long a2, long a3, long a4, long a5, int (*fn)(void*), void* arg) {
+  register long r10 asm("r10") = a4;
+  register long r8 asm("r8") = a5;
+  register long r12 asm("r12") = reinterpret_cast<long>(fn);
+  register long r13 asm("r13") = reinterpret_cast<long>(arg);
+  long ret;
+  asm volatile(
+      "syscall\n\t"
+      "test %%rax, %%rax\n\t"
+      "jnz 1f\n\t"
+      "xor %%ebp, %%ebp\n\t"
+      "mov %%r13, %%rdi\n\t"
+      "call *%%r12\n\t"
+      "mov %%eax, %%edi\n\t"
+      "mov $231, %%eax\n\t"  // exit_group
+      "syscall\n\t"
+      "ud2\n\t"
+      "1:\n\t"
+      : "=a"(ret)
+      : "a"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r12), "r"(r13)
+      : "rcx", "r11", "memory");
+  return ret;
+}
+constexpr bool kHaveVmClone = true;
+#else
+constexpr bool kHaveVmClone = false;
+#endif
+
+}  // namespace
+
+struct Child {
+  Napi::Env env;
+  Napi::FunctionReference callback;
+  int pid = -1;
+  UniqueFd pidfd;
+  UniqueFd report;
+  UniqueFd sync;  // write end: one byte releases one wait
+  std::unique_ptr<Plan> plan;
+  void* stack = nullptr;
+  uint32_t waits_left = 0;
+  bool failed = false;
+  ChildReport failure{};
+  uv_poll_t report_poll{};
+  uv_poll_t exit_poll{};
+  bool report_open = false;
+  int handles_open = 0;
+
+  explicit Child(Napi::Env e) : env(e) {}
+  ~Child() { FreeSetupMemory(); }
+
+  // The child no longer reads the plan or runs on the stack once it has exec'd or exited.
+  void FreeSetupMemory() {
+    plan.reset();
+    if (stack) munmap(stack, kStackSize), stack = nullptr;
+  }
+
+  void Emit(Event ev, double a = 0, double b = 0, double c = 0) {
+    Napi::HandleScope scope(env);
+    callback.MakeCallback(env.Global(), {Napi::Number::New(env, ev), Napi::Number::New(env, a), Napi::Number::New(env, b),
+                                         Napi::Number::New(env, c)});
+    if (env.IsExceptionPending()) {
+      Napi::Error e = env.GetAndClearPendingException();
+      napi_fatal_exception(env, e.Value());
+    }
+  }
+
+  void ReadReports() {
+    for (;;) {
+      ChildReport r;
+      ssize_t n = read(report.get(), &r, sizeof r);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) return;
+      if (n == static_cast<ssize_t>(sizeof r)) {
+        if (r.sysop == -1 && r.err == 0) {
+          Emit(EVENT_HELD, r.step);
+        } else {
+          failed = true;
+          failure = r;
+        }
+        continue;
+      }
+      // EOF (exec closed the CLOEXEC pipe, or the child exited), or a torn read.
+      CloseReport();
+      FreeSetupMemory();
+      if (failed) Emit(EVENT_FAILED, failure.step, failure.err, failure.sysop);
+      else Emit(EVENT_EXEC);
+      return;
+    }
+  }
+
+  void CloseReport() {
+    if (!report_open) return;
+    report_open = false;
+    uv_poll_stop(&report_poll);
+    uv_close(reinterpret_cast<uv_handle_t*>(&report_poll), OnHandleClosed);
+  }
+
+  void Exited() {
+    if (report_open) ReadReports();  // the child is gone: all it wrote is in the pipe
+    siginfo_t si{};
+    if (waitid(static_cast<idtype_t>(P_PIDFD), pidfd.get(), &si, WEXITED | WNOHANG | __WALL) != 0 || si.si_pid == 0) {
+      return;  // not reapable yet; the pidfd stays readable and we are called again
+    }
+    uv_poll_stop(&exit_poll);
+    uv_close(reinterpret_cast<uv_handle_t*>(&exit_poll), OnHandleClosed);
+    env.GetInstanceData<AddonData>()->children.erase(pidfd.get());
+    sync.reset();
+    pidfd.reset();
+    report.reset();
+    bool killed = si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED;
+    Emit(EVENT_EXIT, killed ? -1 : si.si_status, killed ? si.si_status : 0);
+  }
+
+  static void OnReport(uv_poll_t* h, int, int) { static_cast<Child*>(h->data)->ReadReports(); }
+  static void OnExit(uv_poll_t* h, int, int) { static_cast<Child*>(h->data)->Exited(); }
+  static void OnHandleClosed(uv_handle_t* h) {
+    Child* c = static_cast<Child*>(h->data);
+    if (--c->handles_open == 0) delete c;
+  }
+};
+
+namespace {
+
+int CloexecPipe(UniqueFd* r, UniqueFd* w) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return errno;
+  r->reset(fds[0]);
+  w->reset(fds[1]);
+  return 0;
+}
+
+int WriteFile(const char* path, const std::string& data) {
+  UniqueFd fd(open(path, O_WRONLY | O_CLOEXEC));
+  if (!fd.valid()) return errno;
+  ssize_t n = write(fd.get(), data.data(), data.size());
+  if (n < 0) return errno;
+  return n == static_cast<ssize_t>(data.size()) ? 0 : EIO;
+}
+
+std::string OptString(Napi::Object o, const char* key, bool* present) {
+  Napi::Value v = o.Get(key);
+  *present = v.IsString();
+  return *present ? v.As<Napi::String>().Utf8Value() : std::string();
+}
+
+int64_t OptInt(Napi::Object o, const char* key, int64_t fallback) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().Int64Value() : fallback;
+}
+
+}  // namespace
+
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
+  int64_t pid, flags;
+  if (!ArgInt(info, 0, &pid) || !ArgInt(info, 1, &flags)) return ThrowTypeError(info.Env(), "pidfdOpen(pid, flags)");
+  long fd = syscall(SYS_pidfd_open, static_cast<pid_t>(pid), static_cast<unsigned>(flags));
+  if (fd < 0) return ThrowSystemError(info.Env(), errno, "pidfd_open");
+  return Napi::Number::New(info.Env(), static_cast<double>(fd));
+}
+
+Napi::Value PidfdSendSignal(const Napi::CallbackInfo& info) {
+  int64_t fd, sig;
+  if (!ArgInt(info, 0, &fd) || !ArgInt(info, 1, &sig)) return ThrowTypeError(info.Env(), "pidfdSendSignal(pidfd, signal)");
+  if (syscall(SYS_pidfd_send_signal, static_cast<int>(fd), static_cast<int>(sig), nullptr, 0) != 0) {
+    return ThrowSystemError(info.Env(), errno, "pidfd_send_signal");
+  }
+  return info.Env().Undefined();
+}
+
+// spawn(plan, options, onEvent) -> { pid, pidfd, stdio }
+//   options: flags (CLONE_NEW*), cgroupFd, stdio (fd | -1 closed | -2 pipe), uidMap, gidMap,
+//   setgroups, vm (CLONE_VM with a private stack), noClone3 / noIntoCgroup (exercise the
+//   fallbacks), faultStep / faultErrno (fail that step: tests of cleanup).
+Napi::Value Spawn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsTypedArray() || !info[1].IsObject() || !info[2].IsFunction()) {
+    return ThrowTypeError(env, "spawn(plan, options, onEvent)");
+  }
+  Napi::Uint8Array buf = info[0].As<Napi::Uint8Array>();
+  Napi::Object opts = info[1].As<Napi::Object>();
+
+  auto plan = std::make_unique<Plan>();
+  std::string error;
+  if (!DecodePlan(buf.Data(), buf.ByteLength(), plan.get(), &error)) return ThrowTypeError(env, error.c_str());
+  ChildContext& ctx = plan->ctx;
+
+  uint64_t flags = static_cast<uint64_t>(OptInt(opts, "flags", 0));
+  int cgroup_fd = static_cast<int>(OptInt(opts, "cgroupFd", -1));
+  bool has_uid_map, has_gid_map, has_setgroups;
+  std::string uid_map = OptString(opts, "uidMap", &has_uid_map);
+  std::string gid_map = OptString(opts, "gidMap", &has_gid_map);
+  std::string setgroups = OptString(opts, "setgroups", &has_setgroups);
+  bool vm = opts.Get("vm").ToBoolean() && kHaveVmClone;
+  bool no_clone3 = opts.Get("noClone3").ToBoolean();
+  bool no_into_cgroup = opts.Get("noIntoCgroup").ToBoolean();
+  ctx.fault_step = static_cast<int>(OptInt(opts, "faultStep", -1));
+  ctx.fault_errno = static_cast<int>(OptInt(opts, "faultErrno", 0));
+
+  // stdio: parent ends of pipes are returned; child ends close after clone.
+  Napi::Value stdio_v = opts.Get("stdio");
+  if (!stdio_v.IsArray()) return ThrowTypeError(env, "spawn: options.stdio");
+  Napi::Array stdio = stdio_v.As<Napi::Array>();
+  if (stdio.Length() > static_cast<uint32_t>(kMaxStdio)) return ThrowTypeError(env, "spawn: too many stdio entries");
+  std::vector<UniqueFd> parent_ends(stdio.Length()), child_ends(stdio.Length());
+  ctx.stdio_count = static_cast<int>(stdio.Length());
+  for (uint32_t i = 0; i < stdio.Length(); i++) {
+    int64_t v = stdio.Get(i).As<Napi::Number>().Int64Value();
+    ctx.stdio[i] = static_cast<int>(v);
+    if (v != -2) continue;
+    UniqueFd r, w;
+    if (int err = CloexecPipe(&r, &w)) return ThrowSystemError(env, err, "pipe2");
+    // fd 0 is read by the child; every other pipe is written by it.
+    parent_ends[i] = i == 0 ? std::move(w) : std::move(r);
+    child_ends[i] = i == 0 ? std::move(r) : std::move(w);
+    ctx.stdio[i] = child_ends[i].get();
+  }
+
+  UniqueFd report_r, report_w, sync_r, sync_w;
+  if (int err = CloexecPipe(&report_r, &report_w)) return ThrowSystemError(env, err, "pipe2");
+  ctx.report_fd = report_w.get();
+  bool parent_work = has_uid_map || has_gid_map || has_setgroups;
+  bool cgroup_fallback = cgroup_fd >= 0 && no_into_cgroup;
+  if (parent_work || cgroup_fallback || plan->wait_steps > 0) {
+    if (int err = CloexecPipe(&sync_r, &sync_w)) return ThrowSystemError(env, err, "pipe2");
+    ctx.sync_fd = sync_r.get();
+  }
+
+  void* stack = nullptr;
+  if (vm) {
+    stack = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) return ThrowSystemError(env, errno, "mmap");
+    mprotect(stack, 4096, PROT_NONE);  // guard page
+  }
+
+  // clone3, then the fallbacks: without CLONE_INTO_CGROUP (before 5.7: EINVAL/E2BIG), and
+  // plain clone (before 5.3: ENOSYS). Signals stay blocked across clone so that no Node
+  // handler runs in the child; the child resets them before unblocking (child.cc).
+  int pidfd = -1;
+  long pid = -1;
+  const char* clone_name = "clone3";
+  sigset_t all, old;
+  sigfillset(&all);
+  for (int attempt = 0; attempt < 3; attempt++) {
+    bool into_cgroup = cgroup_fd >= 0 && !cgroup_fallback;
+    ctx.sync_first = parent_work || (cgroup_fd >= 0 && !into_cgroup);
+    uint64_t cflags = flags | CLONE_PIDFD | (vm ? CLONE_VM : 0);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    if (!no_clone3) {
+      CloneArgs args{};
+      args.flags = cflags | (into_cgroup ? CLONE_INTO_CGROUP : 0);
+      args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+      args.exit_signal = SIGCHLD;
+      if (vm) args.stack = reinterpret_cast<uint64_t>(stack), args.stack_size = kStackSize;
+      args.cgroup = into_cgroup ? static_cast<uint64_t>(cgroup_fd) : 0;
+      size_t size = into_cgroup ? sizeof args : offsetof(CloneArgs, cgroup);
+#if defined(__x86_64__)
+      if (vm) pid = CloneRun(SYS_clone3, P(&args), size, 0, 0, 0, ChildMain, &ctx);
+      else
+#endif
+      {
+        pid = raw_syscall(SYS_clone3, P(&args), size);
+        if (pid == 0) ChildMain(&ctx);
+      }
+    } else {
+      clone_name = "clone";
+      long lflags = static_cast<long>(cflags) | SIGCHLD;
+#if defined(__x86_64__)
+      if (vm) pid = CloneRun(SYS_clone, lflags, P(static_cast<char*>(stack) + kStackSize), P(&pidfd), 0, 0, ChildMain, &ctx);
+      else
+#endif
+      {
+        pid = raw_syscall(SYS_clone, lflags, 0, P(&pidfd), 0, 0);
+        if (pid == 0) ChildMain(&ctx);
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    if (pid == -ENOSYS && !no_clone3) { no_clone3 = true; continue; }
+    if ((pid == -EINVAL || pid == -E2BIG) && into_cgroup) { cgroup_fallback = true; continue; }
+    break;
+  }
+  report_w.reset();
+  sync_r.reset();
+  child_ends.clear();
+  if (pid < 0) {
+    if (stack) munmap(stack, kStackSize);
+    Napi::Value e = MakeSystemError(env, static_cast<int>(-pid), clone_name);
+    if (e.IsObject()) e.As<Napi::Object>().Set("step", "clone");
+    Napi::Error(env, e).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  UniqueFd pidfd_owner(pidfd);
+
+  // Parent work while the child waits: uid/gid maps (user_namespaces(7): one write each,
+  // setgroups "deny" before an unprivileged gid_map), then cgroup.procs if the child could
+  // not be born in its cgroup.
+  if (ctx.sync_first) {
+    std::string proc = "/proc/" + std::to_string(pid) + "/";
+    struct Write { bool present; const char* step; std::string path; const std::string* data; };
+    std::string procs = std::to_string(pid);
+    Write writes[] = {
+        {has_uid_map, "uidMap", proc + "uid_map", &uid_map},
+        {has_setgroups, "setgroups", proc + "setgroups", &setgroups},
+        {has_gid_map, "gidMap", proc + "gid_map", &gid_map},
+    };
+    int err = 0;
+    const char* step = nullptr;
+    std::string path;
+    for (const Write& w : writes) {
+      if (!w.present) continue;
+      if ((err = WriteFile(w.path.c_str(), *w.data))) { step = w.step; path = w.path; break; }
+    }
+    if (!err && cgroup_fd >= 0 && cgroup_fallback) {
+      UniqueFd procs_fd(openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC));
+      err = !procs_fd.valid() ? errno : write(procs_fd.get(), procs.data(), procs.size()) < 0 ? errno : 0;
+      if (err) step = "cgroup", path = "cgroup.procs";
+    }
+    if (err) {
+      // The child is blocked on the sync pipe: end it and reap it before reporting.
+      syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+      siginfo_t si;
+      while (waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &si, WEXITED | __WALL) != 0 && errno == EINTR) {}
+      if (stack) munmap(stack, kStackSize);
+      Napi::Value e = MakeSystemError(env, err, "write", path.c_str());
+      if (e.IsObject()) e.As<Napi::Object>().Set("step", step);
+      Napi::Error(env, e).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    char go = 1;
+    if (write(sync_w.get(), &go, 1) != 1) {}  // a dead child is reported through the pidfd
+  }
+  if (plan->wait_steps == 0) sync_w.reset();
+
+  Child* child = new Child(env);
+  child->callback = Napi::Persistent(info[2].As<Napi::Function>());
+  child->pid = static_cast<int>(pid);
+  child->pidfd = std::move(pidfd_owner);
+  child->report = std::move(report_r);
+  child->sync = std::move(sync_w);
+  child->waits_left = plan->wait_steps;
+  child->plan = std::move(plan);
+  child->stack = stack;
+  fcntl(child->report.get(), F_SETFL, O_NONBLOCK);
+
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  child->report_poll.data = child;
+  child->exit_poll.data = child;
+  uv_poll_init(loop, &child->report_poll, child->report.get());
+  uv_poll_init(loop, &child->exit_poll, child->pidfd.get());
+  child->handles_open = 2;
+  child->report_open = true;
+  uv_poll_start(&child->report_poll, UV_READABLE, Child::OnReport);
+  uv_poll_start(&child->exit_poll, UV_READABLE, Child::OnExit);
+  env.GetInstanceData<AddonData>()->children[child->pidfd.get()] = child;
+
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("pid", Napi::Number::New(env, static_cast<double>(pid)));
+  result.Set("pidfd", Napi::Number::New(env, child->pidfd.get()));
+  Napi::Array ends = Napi::Array::New(env, parent_ends.size());
+  for (uint32_t i = 0; i < parent_ends.size(); i++) {
+    ends.Set(i, Napi::Number::New(env, parent_ends[i].valid() ? parent_ends[i].release() : -1));
+  }
+  result.Set("stdio", ends);
+  result.Set("clone", Napi::String::New(env, clone_name));
+  result.Set("intoCgroup", Napi::Boolean::New(env, cgroup_fd >= 0 && !cgroup_fallback));
+  return result;
+}
+
+static Child* FindChild(const Napi::CallbackInfo& info) {
+  int64_t pidfd;
+  if (!ArgInt(info, 0, &pidfd)) return nullptr;
+  auto& m = info.Env().GetInstanceData<AddonData>()->children;
+  auto it = m.find(static_cast<int>(pidfd));
+  return it == m.end() ? nullptr : it->second;
+}
+
+// childRef(pidfd, ref): whether this child keeps the event loop alive.
+Napi::Value ChildRef(const Napi::CallbackInfo& info) {
+  Child* c = FindChild(info);
+  if (c == nullptr) return info.Env().Undefined();
+  bool ref = info[1].ToBoolean();
+  uv_handle_t* hs[] = {reinterpret_cast<uv_handle_t*>(&c->exit_poll), reinterpret_cast<uv_handle_t*>(&c->report_poll)};
+  for (uv_handle_t* h : hs) {
+    if (uv_is_closing(h)) continue;
+    if (ref) uv_ref(h); else uv_unref(h);
+  }
+  return info.Env().Undefined();
+}
+
+// childRelease(pidfd): lets a child held at a wait step go on. Returns false if it cannot.
+Napi::Value ChildRelease(const Napi::CallbackInfo& info) {
+  Child* c = FindChild(info);
+  if (c == nullptr || !c->sync.valid() || c->waits_left == 0) return Napi::Boolean::New(info.Env(), false);
+  char go = 1;
+  bool ok = write(c->sync.get(), &go, 1) == 1;
+  if (--c->waits_left == 0) c->sync.reset();
+  return Napi::Boolean::New(info.Env(), ok);
+}
+
+}  // namespace nsbox

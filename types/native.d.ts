@@ -1,0 +1,67 @@
+// The exact surface of the addon (src-native/addon.cc). lib/native.ts is its only importer.
+// Numbers in, numbers out: flags are kernel bits built in lib/; errors are built by the
+// factory passed to init() (lib/errors.ts).
+
+export type SystemErrorFactory = (errno: number, syscall: string, path?: string, dest?: string) => Error;
+
+/** Events a spawned child reports: exec succeeded, a plan step failed, held at a wait step, exited. */
+export type ChildEvent = 1 | 2 | 3 | 4;
+
+export interface NativeSpawnOptions {
+  flags: number;
+  cgroupFd: number;
+  /** per child fd: a parent fd, -1 closed, -2 a new pipe */
+  stdio: number[];
+  uidMap?: string;
+  gidMap?: string;
+  setgroups?: 'allow' | 'deny';
+  vm?: boolean;
+  noClone3?: boolean;
+  noIntoCgroup?: boolean;
+  faultStep?: number;
+  faultErrno?: number;
+}
+
+export interface NativeSpawnResult {
+  pid: number;
+  pidfd: number;
+  /** parent ends of the pipes requested with -2, else -1 */
+  stdio: number[];
+  clone: 'clone3' | 'clone';
+  intoCgroup: boolean;
+}
+
+/** (event, a, b, c): Failed → (step, errno, sysop); Held → (step); Exit → (code | -1, signal). */
+export type NativeChildListener = (event: ChildEvent, a: number, b: number, c: number) => void;
+
+export interface ProbeSyscallsResult {
+  clone3: boolean;
+  pidfd: boolean;
+  newMountApi: boolean;
+  mountSetattr: boolean;
+  closeRange: boolean;
+  seccompFilter: boolean;
+  seccompMode: number;
+  landlockAbi: number;
+  landlockErrno: number;
+}
+
+export interface NativeAddon {
+  init(factory: SystemErrorFactory): void;
+  unshare(flags: number): void;
+  setns(fd: number, nstype: number): void;
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
+  umount2(target: string, flags: number): void;
+  pivotRoot(newRoot: string, putOld: string): void;
+  mountSetattr(dirfd: number, path: string, atFlags: number, set: number, clr: number, propagation: number): void;
+  openTree(dirfd: number, path: string, flags: number): number;
+  moveMount(fromDirfd: number, fromPath: string, toDirfd: number, toPath: string, flags: number): void;
+  sethostname(name: string): void;
+  setdomainname(name: string): void;
+  pidfdOpen(pid: number, flags: number): number;
+  pidfdSendSignal(pidfd: number, signal: number): void;
+  spawn(plan: Uint8Array, options: NativeSpawnOptions, onEvent: NativeChildListener): NativeSpawnResult;
+  childRef(pidfd: number, ref: boolean): void;
+  childRelease(pidfd: number): boolean;
+  probeSyscalls(): ProbeSyscallsResult;
+}
