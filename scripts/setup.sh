@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Brings a fresh Debian 12 machine to where nsbox builds, runs its demo and its tests:
+# the Debian packages it needs, node_modules, the addon (built from source) and dist/.
+# Idempotent: a second run only rebuilds what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# g++/make/python3: node-gyp builds the addon. iproute2: network namespace tests.
+# util-linux: unshare (the benchmark's comparison) and setpriv (the unprivileged test pass).
+packages=(g++ make python3 iproute2 util-linux)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund   # its install script builds the addon from source
+fi
+if [ -f build/Makefile ]; then npx --no-install node-gyp build >/dev/null; else npx --no-install node-gyp rebuild >/dev/null; fi
+npm run --silent build:ts
