@@ -20,7 +20,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund   # its install script builds the addon from source
+  npm install --no-audit --no-fund   # honours package-lock.json; its install script builds the addon from source
 fi
 if [ -f build/Makefile ]; then npx --no-install node-gyp build >/dev/null; else npx --no-install node-gyp rebuild >/dev/null; fi
 npm run --silent build:ts
