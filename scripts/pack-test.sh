@@ -7,19 +7,20 @@ echo "== pack: prebuild, install without a compiler, import"
 scratch=$(mktemp -d /tmp/nsbox-pack.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 tarball=$(npm pack --silent --pack-destination "$scratch" | tail -n 1)
-tar -tzf "$scratch/$tarball" | grep -q 'package/prebuilds/linux-x64/.*\.node$' || { echo "pack: no prebuild in $tarball"; exit 1; }
+tar -tzf "$scratch/$tarball" | grep 'package/prebuilds/linux-x64/.*\.node$' >/dev/null || { echo "pack: no prebuild in $tarball"; exit 1; }
 
-# A PATH with node and npm but no cc, c++, g++, make or python3.
+# A PATH with node, npm and sh but no cc, c++, g++, make or python3.
 bin="$scratch/bin"
 mkdir -p "$bin" "$scratch/app"
 ln -s "$(command -v node)" "$bin/node"
 ln -s "$(command -v npm)" "$bin/npm"
+ln -s /bin/sh "$bin/sh"   # npm runs install scripts through sh
 cd "$scratch/app"
 env -i HOME="$scratch" PATH="$bin" npm_config_cache="$scratch/cache" npm init -y >/dev/null
 if env -i HOME="$scratch" PATH="$bin" bash -c 'command -v g++ || command -v make || command -v cc' >/dev/null 2>&1; then
   echo "pack: a compiler is still on PATH"; exit 1
 fi
-env -i HOME="$scratch" PATH="$bin" npm_config_cache="$scratch/cache" npm_config_offline=false \
+env -i HOME="$scratch" PATH="$bin" npm_config_cache="$scratch/cache" npm_config_update_notifier=false \
   npm install --no-audit --no-fund --ignore-scripts=false "$scratch/$tarball" >/dev/null
 test ! -d node_modules/nsbox/build || { echo "pack: install built from source"; exit 1; }
 cat > check.cjs <<'JS'
