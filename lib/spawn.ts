@@ -272,6 +272,9 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
   }
   if (signal?.aborted) throw abortError(signal);
   Object.assign(nativeOptions, internals);
+  // PR_SET_DUMPABLE is a property of the address space (prctl(2)): in a CLONE_VM child it
+  // would make this Node process non-dumpable too, so such a plan copies the address space.
+  if (plan.steps.some((s) => s.op === 'dumpable')) nativeOptions.vm = false;
 
   const stdio = prepareStdio(o.stdio);
   nativeOptions.stdio = stdio.native;

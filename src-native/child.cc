@@ -343,6 +343,7 @@ class Executor {
         return Sys(SYS_OP_SECCOMP, SYS_seccomp, SECCOMP_SET_MODE_FILTER, s.a[2], P(&prog));
       }
       case OP_DUMPABLE:
+        // Per address space: lib/spawn.ts never runs this step in a CLONE_VM child.
         return Sys(SYS_OP_PRCTL, SYS_prctl, PR_SET_DUMPABLE, s.a[0], 0, 0, 0);
       case OP_UMOUNT:
         return Sys(SYS_OP_UMOUNT2, SYS_umount2, P(Str(s.a[0])), s.a[1]);
