@@ -289,7 +289,7 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
     result = native.spawn(plan.buffer, nativeOptions, (event, a, b, c) => onEvent(event, a, b, c));
   } catch (e) {
     if (e instanceof NsboxSystemError) {
-      if (e.step === 'clone') withHint(e, namespaceHint(e, namespaces));
+      if (e.step === 'clone') withHint(e, cloneHint(e, namespaces, cgroupPath ?? o.cgroup));
       if (e.step === 'cgroup' && cgroupPath) e.path = `${cgroupPath}/cgroup.procs`;
     }
     throw e;
@@ -326,6 +326,17 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
       }
     };
   });
+}
+
+function cloneHint(e: NsboxSystemError, namespaces: readonly NamespaceType[], cgroup: unknown): string | undefined {
+  if (cgroup !== undefined && (e.code === 'EACCES' || e.code === 'EPERM') && process.geteuid?.() !== 0) {
+    return `this user may not move processes into the cgroup ${String(cgroup)}: use a delegated subtree ` +
+      '(systemd-run --user --scope -p Delegate=yes …), or run as root';
+  }
+  if (cgroup !== undefined && e.code === 'EBUSY') {
+    return 'the cgroup has controllers enabled in cgroup.subtree_control, so it may not hold processes (the no-internal-process rule): use a leaf group';
+  }
+  return namespaceHint(e, namespaces);
 }
 
 function stepError(steps: readonly { op: string; path?: string }[], index: number, errno: number, sysop: number): NsboxSystemError {
