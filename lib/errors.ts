@@ -71,7 +71,7 @@ export function userNamespaceHint(): string | undefined {
     return 'unprivileged user namespaces are disabled: sysctl kernel.unprivileged_userns_clone=1, or run as root';
   }
   if (readSysctl('/proc/sys/user/max_user_namespaces') === '0') {
-    return 'user namespaces are disabled: sysctl user.max_user_namespaces is 0';
+    return 'user namespaces are disabled: user.max_user_namespaces is 0; raise it (sysctl -w user.max_user_namespaces=15000)';
   }
   if (readSysctl('/proc/sys/kernel/apparmor_restrict_unprivileged_userns') === '1' && process.getuid?.() !== 0) {
     return 'AppArmor restricts unprivileged user namespaces: sysctl kernel.apparmor_restrict_unprivileged_userns=0, or an AppArmor profile for node with "userns,"';
@@ -88,7 +88,7 @@ export function namespaceHint(error: NsboxSystemError, types: readonly string[])
   if (error.code === 'ENOSYS') return 'this kernel lacks the system call: Linux 5.3 or later is needed for clone3';
   if (types.includes('user') && ['EPERM', 'EACCES', 'ENOSPC', 'EUSERS'].includes(error.code)) {
     return userNamespaceHint() ?? (error.code === 'ENOSPC' || error.code === 'EUSERS'
-      ? 'the limit on user namespaces is reached (/proc/sys/user/max_user_namespaces)'
+      ? 'the limit on user namespaces is reached: raise user.max_user_namespaces (sysctl -w user.max_user_namespaces=…)'
       : undefined);
   }
   if (error.code === 'EPERM' && process.getuid?.() !== 0) {

@@ -112,7 +112,8 @@ const UINT64_MAX = (1n << 64n) - 1n;
 export interface ExecSpec {
   file: string;
   argv: readonly string[];
-  env: readonly string[];
+  /** `KEY=value` strings; null: this process's environment, copied by the addon. */
+  env: readonly string[] | null;
   /** PATH to search when `file` has no slash; null: `file` is used as it is. */
   searchPath: string | null;
 }
@@ -353,8 +354,8 @@ export function encodePlan(steps: readonly (Step | { op: 'wait' })[], exec: Exec
       t.str(exec.file),
       t.u32s(exec.argv.map((a) => t.str(a))),
       exec.argv.length,
-      t.u32s(exec.env.map((e) => t.str(e))),
-      exec.env.length,
+      exec.env === null ? NONE : t.u32s(exec.env.map((e) => t.str(e))),
+      exec.env === null ? NONE : exec.env.length,
       t.opt(exec.searchPath),
     ],
   });

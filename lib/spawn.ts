@@ -193,9 +193,9 @@ function prepareStdio(value: unknown): PreparedStdio {
     if (e === null) return -1;
     if (e === 'inherit') return i;
     if (e === 'ignore') {
-      const fd = fs.openSync('/dev/null', i === 0 ? 'r' : 'w');
-      opened.push(fd);
-      return fd;
+      // one /dev/null for every ignored fd; the child gets its own copies (dup3)
+      if (opened.length === 0) opened.push(fs.openSync('/dev/null', 'r+'));
+      return opened[0];
     }
     if (typeof e === 'number') return v.integer(name, e, 0, 0x7fffffff);
     throw new InvalidArgValueError(name, e, "must be 'pipe', 'inherit', 'ignore', an fd or null");
@@ -234,8 +234,9 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
   const command = v.array('options.command', o.command).map((a, i) => v.string(`options.command[${i}]`, a, { empty: i > 0 }));
   if (command.length === 0) throw new InvalidArgValueError('options.command', o.command, 'must name a program');
   const namespaces = o.namespaces === undefined ? [] : namespaceTypes('options.namespaces', o.namespaces);
-  const env = envList(o.env ?? process.env);
-  const pathVar = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
+  // Without options.env the addon copies environ itself: much cheaper than reading process.env.
+  const env = o.env === undefined ? null : envList(o.env);
+  const pathVar = (env === null ? process.env.PATH : env.find((e) => e.startsWith('PATH='))?.slice(5)) ?? DEFAULT_PATH;
   const plan = encodePlan((o.plan ?? []) as Step[], {
     file: command[0],
     argv: command,

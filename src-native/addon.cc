@@ -25,6 +25,7 @@ Napi::Value ChildRef(const Napi::CallbackInfo& info);
 Napi::Value ChildRelease(const Napi::CallbackInfo& info);
 // probe.cc
 Napi::Value ProbeSyscalls(const Napi::CallbackInfo& info);
+Napi::Value ProbeIdmappedMount(const Napi::CallbackInfo& info);
 
 static Napi::Value Init(const Napi::CallbackInfo& info) {
   AddonData* data = info.Env().GetInstanceData<AddonData>();
@@ -57,6 +58,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
       {"childRef", ChildRef},
       {"childRelease", ChildRelease},
       {"probeSyscalls", ProbeSyscalls},
+      {"probeIdmappedMount", ProbeIdmappedMount},
   };
   for (const Entry& e : table) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
   return exports;

@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <unordered_map>
+#include <vector>
 
 namespace nsbox {
 
@@ -12,6 +13,7 @@ struct Child;
 struct AddonData {
   Napi::FunctionReference systemError;
   std::unordered_map<int, Child*> children;  // by pidfd, until reaped (process.cc)
+  std::vector<void*> free_stacks;            // CLONE_VM child stacks for reuse (process.cc)
 };
 
 // Builds the error through the JS factory: factory(errno, syscall, path?, dest?).

@@ -1,5 +1,6 @@
 // Decoding and validation of an encoded plan, in the parent, before anything is cloned.
 #include <string.h>
+#include <unistd.h>
 
 #include "plan.h"
 
@@ -72,6 +73,7 @@ bool DecodePlan(const uint8_t* data, size_t len, Plan* out, std::string* error) 
         case STR: ok = ValidString(strings, slen, v); break;
         case OPT: ok = v == kNone || ValidString(strings, slen, v); break;
         case BLOB: {
+          if (st.op == OP_EXEC && k == 3 && v == kNone && st.a[4] == kNone) break;  // inherited environ
           uint64_t bytes = st.op == OP_SECCOMP ? st.a[k + 1] : static_cast<uint64_t>(st.a[k + 1]) * 4;
           ok = ValidBlob(slen, v, bytes);
           break;
@@ -97,8 +99,18 @@ bool DecodePlan(const uint8_t* data, size_t len, Plan* out, std::string* error) 
     v->push_back(nullptr);
     return true;
   };
-  if (ex.a[2] == 0 || !strings_at(ex.a[1], ex.a[2], &out->argv) || !strings_at(ex.a[3], ex.a[4], &out->envp)) {
+  bool inherit_env = ex.a[3] == kNone && ex.a[4] == kNone;
+  if (ex.a[2] == 0 || !strings_at(ex.a[1], ex.a[2], &out->argv) ||
+      (!inherit_env && !strings_at(ex.a[3], ex.a[4], &out->envp))) {
     return *error = "plan: bad argv or envp", false;
+  }
+  if (inherit_env) {
+    // Copied, not shared: in CLONE_VM mode the child reads it while JavaScript goes on and
+    // may change process.env (and so environ) under it.
+    for (char** e = environ; *e; e++) out->environ_copy.emplace_back(*e);
+    out->envp.clear();
+    for (const std::string& e : out->environ_copy) out->envp.push_back(e.c_str());
+    out->envp.push_back(nullptr);
   }
 
   ChildContext& c = out->ctx;

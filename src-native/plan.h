@@ -33,7 +33,7 @@ enum Op : uint32_t {
   OP_UMOUNT = 21,       // a0 path, a1 flags
   OP_SETSID = 22,       //
   OP_WAIT = 23,         // block until the parent releases the child
-  OP_EXEC = 24,         // a0 path, a1 argv blob, a2 argc, a3 envp blob, a4 envc, a5 search PATH?
+  OP_EXEC = 24,         // a0 path, a1 argv blob, a2 argc, a3 envp blob, a4 envc (both kNone: this process's environ), a5 search PATH?
   OP_MAX = 24,
 };
 
@@ -120,6 +120,7 @@ struct Plan {
   std::vector<uint8_t> bytes;
   std::vector<const char*> argv;
   std::vector<const char*> envp;
+  std::vector<std::string> environ_copy;  // when the plan inherits the environment
   uint32_t wait_steps = 0;
   ChildContext ctx;
 };

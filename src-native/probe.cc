@@ -5,6 +5,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <string>
+
 #include "errors.h"
 #include "fd.h"
 #include "syscalls.h"
@@ -38,6 +40,26 @@ Napi::Value ProbeSyscalls(const Napi::CallbackInfo& info) {
   r.Set("landlockAbi", abi > 0 ? static_cast<double>(abi) : 0.0);
   r.Set("landlockErrno", abi > 0 ? 0.0 : static_cast<double>(errno));
   return r;
+}
+
+// probeIdmappedMount(path, usernsFd): a detached clone of the mount at path
+// (open_tree(OPEN_TREE_CLONE), 5.2) given the idmapping of a user namespace
+// (mount_setattr(MOUNT_ATTR_IDMAP), 5.12). The clone is never attached, and closing its fd
+// unmounts it. Throws the failing call's error: EINVAL where the filesystem cannot be
+// idmapped, EPERM without CAP_SYS_ADMIN over its superblock.
+Napi::Value ProbeIdmappedMount(const Napi::CallbackInfo& info) {
+  std::string path;
+  int64_t userns_fd;
+  if (!ArgString(info, 0, &path) || !ArgInt(info, 1, &userns_fd)) {
+    return ThrowTypeError(info.Env(), "probeIdmappedMount(path, usernsFd)");
+  }
+  UniqueFd tree(static_cast<int>(syscall(SYS_open_tree, AT_FDCWD, path.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)));
+  if (!tree.valid()) return ThrowSystemError(info.Env(), errno, "open_tree", path.c_str());
+  MountAttr attr = {MOUNT_ATTR_IDMAP, 0, 0, static_cast<uint64_t>(userns_fd)};
+  if (syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) {
+    return ThrowSystemError(info.Env(), errno, "mount_setattr", path.c_str());
+  }
+  return info.Env().Undefined();
 }
 
 }  // namespace nsbox

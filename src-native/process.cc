@@ -21,6 +21,10 @@ namespace {
 
 enum Event { EVENT_EXEC = 1, EVENT_FAILED = 2, EVENT_HELD = 3, EVENT_EXIT = 4 };
 constexpr size_t kStackSize = 64 * 1024;
+// kExitSignal: children are cloned with exit signal 0. Their exit is seen through the
+// pidfd and reaped with waitid(P_PIDFD, __WALL), so SIGCHLD would only wake libuv's
+// handler for nothing. If Node dies first, the kernel resets it to SIGCHLD for the new
+// parent (reparent_leader in kernel/exit.c).
 
 #if defined(__x86_64__)
 // Runs a clone-family syscall. The parent gets its result; the child runs fn(arg) on the
@@ -55,6 +59,29 @@ constexpr bool kHaveVmClone = true;
 constexpr bool kHaveVmClone = false;
 #endif
 
+// Stacks for CLONE_VM children, kept for reuse: a fresh mapping costs mmap, mprotect and
+// page faults in the child on every spawn.
+constexpr size_t kKeptStacks = 16;
+
+void* AcquireStack(Napi::Env env) {
+  std::vector<void*>& free = env.GetInstanceData<AddonData>()->free_stacks;
+  if (!free.empty()) {
+    void* s = free.back();
+    free.pop_back();
+    return s;
+  }
+  void* s = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (s == MAP_FAILED) return nullptr;
+  mprotect(s, 4096, PROT_NONE);  // guard page
+  return s;
+}
+
+void ReleaseStack(Napi::Env env, void* stack) {
+  std::vector<void*>& free = env.GetInstanceData<AddonData>()->free_stacks;
+  if (free.size() < kKeptStacks) free.push_back(stack);
+  else munmap(stack, kStackSize);
+}
+
 }  // namespace
 
 struct Child {
@@ -80,7 +107,7 @@ struct Child {
   // The child no longer reads the plan or runs on the stack once it has exec'd or exited.
   void FreeSetupMemory() {
     plan.reset();
-    if (stack) munmap(stack, kStackSize), stack = nullptr;
+    if (stack) ReleaseStack(env, stack), stack = nullptr;
   }
 
   void Emit(Event ev, double a = 0, double b = 0, double c = 0) {
@@ -255,11 +282,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   }
 
   void* stack = nullptr;
-  if (vm) {
-    stack = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (stack == MAP_FAILED) return ThrowSystemError(env, errno, "mmap");
-    mprotect(stack, 4096, PROT_NONE);  // guard page
-  }
+  if (vm && (stack = AcquireStack(env)) == nullptr) return ThrowSystemError(env, errno, "mmap");
 
   // clone3, then the fallbacks: without CLONE_INTO_CGROUP (before 5.7: EINVAL/E2BIG), and
   // plain clone (before 5.3: ENOSYS). Signals stay blocked across clone so that no Node
@@ -278,7 +301,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
       CloneArgs args{};
       args.flags = cflags | (into_cgroup ? CLONE_INTO_CGROUP : 0);
       args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
-      args.exit_signal = SIGCHLD;
+      args.exit_signal = 0;  // see kExitSignal
       if (vm) args.stack = reinterpret_cast<uint64_t>(stack), args.stack_size = kStackSize;
       args.cgroup = into_cgroup ? static_cast<uint64_t>(cgroup_fd) : 0;
       size_t size = into_cgroup ? sizeof args : offsetof(CloneArgs, cgroup);
@@ -292,7 +315,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
       }
     } else {
       clone_name = "clone";
-      long lflags = static_cast<long>(cflags) | SIGCHLD;
+      long lflags = static_cast<long>(cflags);  // exit signal 0: see kExitSignal
 #if defined(__x86_64__)
       if (vm) pid = CloneRun(SYS_clone, lflags, P(static_cast<char*>(stack) + kStackSize), P(&pidfd), 0, 0, ChildMain, &ctx);
       else
@@ -311,7 +334,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   sync_r.reset();
   child_ends.clear();
   if (pid < 0) {
-    if (stack) munmap(stack, kStackSize);
+    if (stack) ReleaseStack(env, stack);
     Napi::Value e = MakeSystemError(env, static_cast<int>(-pid), clone_name);
     if (e.IsObject()) e.As<Napi::Object>().Set("step", "clone");
     Napi::Error(env, e).ThrowAsJavaScriptException();
@@ -348,7 +371,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
       syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
       siginfo_t si;
       while (waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &si, WEXITED | __WALL) != 0 && errno == EINTR) {}
-      if (stack) munmap(stack, kStackSize);
+      if (stack) ReleaseStack(env, stack);
       Napi::Value e = MakeSystemError(env, err, "write", path.c_str());
       if (e.IsObject()) e.As<Napi::Object>().Set("step", step);
       Napi::Error(env, e).ThrowAsJavaScriptException();
