@@ -11,3 +11,5 @@ export type { Step, StepOp, CapabilitySets, RlimitResource, RlimitValue } from '
 export { CAPABILITIES, capabilityNames } from './capabilities';
 export type { Capability } from './capabilities';
 export { NsboxSystemError, InvalidArgTypeError, InvalidArgValueError, OutOfRangeError, StateError } from './errors';
+export { probe } from './probe';
+export type { HostProbe, Support, UserNamespaceProbe, UserNamespaceSysctls, CgroupProbe, CgroupMode, SeccompProbe, LandlockProbe } from './probe';

@@ -64,4 +64,6 @@ export interface NativeAddon {
   childRef(pidfd: number, ref: boolean): void;
   childRelease(pidfd: number): boolean;
   probeSyscalls(): ProbeSyscallsResult;
+  /** open_tree(OPEN_TREE_CLONE) of path, then mount_setattr(MOUNT_ATTR_IDMAP) with usernsFd; the clone is closed, never attached. */
+  probeIdmappedMount(path: string, usernsFd: number): void;
 }
