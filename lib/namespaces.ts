@@ -79,6 +79,9 @@ export type SetnsTarget = number | string | { pidfd: number };
  */
 export function setns(target: SetnsTarget, types?: NamespaceType | readonly NamespaceType[]): void {
   const list = types === undefined ? [] : namespaceTypes('types', types);
+  if ((typeof target === 'number' || typeof target === 'string') && list.length > 1) {
+    throw new InvalidArgValueError('types', types, 'must name one type when joining through a namespace fd or path');
+  }
   let fd: number;
   let close = false;
   if (typeof target === 'object' && target !== null) {
@@ -92,9 +95,6 @@ export function setns(target: SetnsTarget, types?: NamespaceType | readonly Name
     fd = v.integer('target', target, 0, 0x7fffffff);
   } else {
     throw new InvalidArgTypeError('target', 'a namespace fd, a path or { pidfd }', target);
-  }
-  if (typeof target !== 'object' && list.length > 1) {
-    throw new InvalidArgValueError('types', types, 'must name one type when joining through a namespace fd or path');
   }
   try {
     native.setns(fd, namespaceFlags(list));

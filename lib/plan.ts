@@ -96,7 +96,7 @@ export const SYSCALLS = [
   'read', 'dup3', 'close_range', 'mount', 'mount_setattr', 'pivot_root', 'umount2', 'chdir', 'sethostname',
   'setdomainname', 'mkdir', 'symlink', 'mknod', 'open', 'statx', 'prlimit64', 'setgroups', 'setresgid',
   'setresuid', 'prctl', 'capset', 'seccomp', 'setsid', 'execve', 'rt_sigaction', 'rt_sigprocmask', 'fault',
-  'statfs',
+  'statfs', 'capget',
 ] as const;
 
 /** Pseudo step indices for work around the plan (plan.h). */

@@ -45,7 +45,9 @@ export interface SpawnOptions {
    */
   stdio?: 'pipe' | 'inherit' | 'ignore' | readonly StdioEntry[];
   /**
-   * uid_map of a new user namespace, written by the parent while the child waits.
+   * uid_map of a new user namespace, written by the parent while the child waits. A map
+   * that leaves the caller's own uid unmapped leaves the child with the overflow uid
+   * (65534) inside until a `setuid`/`setgid` step picks a mapped one.
    * @default with 'user' in namespaces: the caller's uid mapped to root ([{ containerId: 0, hostId: geteuid(), size: 1 }])
    */
   uidMap?: readonly IdMapping[];
@@ -186,20 +188,22 @@ function prepareStdio(value: unknown): PreparedStdio {
   const entries: unknown[] = typeof spec === 'string' ? [spec, spec, spec] : v.array('options.stdio', spec);
   if (entries.length < 3) while (entries.length < 3) entries.push('ignore');
   if (entries.length > 64) throw new InvalidArgValueError('options.stdio', value, 'may name at most 64 fds');
-  const opened: number[] = [];
+  const IGNORE = -3;
   const nativeStdio = entries.map((e, i) => {
     const name = `options.stdio[${i}]`;
     if (e === 'pipe') return -2;
     if (e === null) return -1;
     if (e === 'inherit') return i;
-    if (e === 'ignore') {
-      // one /dev/null for every ignored fd; the child gets its own copies (dup3)
-      if (opened.length === 0) opened.push(fs.openSync('/dev/null', 'r+'));
-      return opened[0];
-    }
+    if (e === 'ignore') return IGNORE;
     if (typeof e === 'number') return v.integer(name, e, 0, 0x7fffffff);
     throw new InvalidArgValueError(name, e, "must be 'pipe', 'inherit', 'ignore', an fd or null");
   });
+  // Only once every entry is valid: one /dev/null for all ignored fds (the child dup3s it).
+  const opened: number[] = [];
+  if (nativeStdio.includes(IGNORE)) {
+    opened.push(fs.openSync('/dev/null', 'r+'));
+    nativeStdio.forEach((fd, i) => fd === IGNORE && (nativeStdio[i] = opened[0]));
+  }
   return { native: nativeStdio, opened };
 }
 
@@ -305,22 +309,34 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
   });
 
   return new Promise<Subprocess>((resolve, reject) => {
-    let failure: NsboxSystemError | undefined;
+    let failure: Error | undefined;
     let child: Subprocess | undefined;
     let resolveExit!: (s: ExitStatus) => void;
     const exited = new Promise<ExitStatus>((r) => (resolveExit = r));
-    const onAbort = () => child?.kill('SIGKILL');
+    let exitedAlready = false;
+    // From the moment the child exists: an abort before exec kills it and rejects.
+    const onAbort = () => {
+      if (exitedAlready) return;
+      try {
+        native.pidfdSendSignal(result.pidfd, signalNumber('signal', 'SIGKILL'));
+      } catch (e) {
+        // ESRCH: it has exited and its exit event is on its way
+        if (!(e instanceof NsboxSystemError && e.code === 'ESRCH')) throw e;
+      }
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     onEvent = (event, a, b, c) => {
       if (event === 1) {
         child = new Subprocess(result, streams, exited);
-        signal?.addEventListener('abort', onAbort, { once: true });
-        resolve(child);
+        if (signal?.aborted) failure = abortError(signal);
+        else resolve(child);
       } else if (event === 2) {
         failure = stepError(plan.steps, a, b, c);
       } else if (event === 4) {
+        exitedAlready = true;
         signal?.removeEventListener('abort', onAbort);
         resolveExit({ code: a >= 0 ? a : null, signal: a >= 0 ? null : signalName(b) });
-        if (!child) {
+        if (!child || failure) {
           for (const s of streams) s?.destroy();
           reject(failure ?? new StateError('ERR_NSBOX_CHILD_LOST', `the child exited before exec (status ${a}, signal ${b})`));
         }

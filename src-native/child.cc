@@ -229,18 +229,28 @@ class Executor {
   long Caps(const RawStep& s) {
     uint64_t bounding = U64(s.a[0], s.a[1]), eff = U64(s.a[2], s.a[3]), perm = U64(s.a[4], s.a[5]),
              inh = U64(s.a[6], s.a[7]), ambient = U64(s.a[8], s.a[9]);
-    // Bounding set first: dropping needs CAP_SETPCAP, which capset may remove.
+    // Bounding set first: dropping needs CAP_SETPCAP in the effective set, which capset
+    // may remove, and which a setuid step to a non-zero uid has cleared (keeping only the
+    // permitted set, through PR_SET_KEEPCAPS): raise effective to permitted for it.
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct cur[2];
+    long rc = Sys(SYS_OP_CAPGET, SYS_capget, P(&hdr), P(cur));
+    if (rc < 0) return rc;
+    if (cur[0].effective != cur[0].permitted || cur[1].effective != cur[1].permitted) {
+      cur[0].effective = cur[0].permitted;
+      cur[1].effective = cur[1].permitted;
+      if ((rc = Sys(SYS_OP_CAPSET, SYS_capset, P(&hdr), P(cur))) < 0) return rc;
+    }
     for (int cap = 0; cap < 64; cap++) {
       if (bounding & (1ULL << cap)) continue;
-      long rc = Sys(SYS_OP_PRCTL, SYS_prctl, PR_CAPBSET_DROP, cap);
+      rc = Sys(SYS_OP_PRCTL, SYS_prctl, PR_CAPBSET_DROP, cap);
       if (rc == -EINVAL) break;  // past the kernel's last capability
       if (rc < 0) return rc;
     }
-    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
     struct __user_cap_data_struct data[2] = {
         {static_cast<uint32_t>(eff), static_cast<uint32_t>(perm), static_cast<uint32_t>(inh)},
         {static_cast<uint32_t>(eff >> 32), static_cast<uint32_t>(perm >> 32), static_cast<uint32_t>(inh >> 32)}};
-    long rc = Sys(SYS_OP_CAPSET, SYS_capset, P(&hdr), P(data));
+    rc = Sys(SYS_OP_CAPSET, SYS_capset, P(&hdr), P(data));
     if (rc < 0) return rc;
     rc = Sys(SYS_OP_PRCTL, SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     if (rc < 0 && !(rc == -EINVAL && ambient == 0)) return rc;

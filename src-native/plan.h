@@ -67,6 +67,7 @@ enum SysOp : int32_t {
   SYS_OP_RT_SIGPROCMASK = 25,
   SYS_OP_FAULT = 26,  // the test-only fault hook
   SYS_OP_STATFS = 27,
+  SYS_OP_CAPGET = 28,
 };
 
 // Pseudo step indices for work the executor does around the plan.

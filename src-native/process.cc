@@ -276,10 +276,6 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   ctx.report_fd = report_w.get();
   bool parent_work = has_uid_map || has_gid_map || has_setgroups;
   bool cgroup_fallback = cgroup_fd >= 0 && no_into_cgroup;
-  if (parent_work || cgroup_fallback || plan->wait_steps > 0) {
-    if (int err = CloexecPipe(&sync_r, &sync_w)) return ThrowSystemError(env, err, "pipe2");
-    ctx.sync_fd = sync_r.get();
-  }
 
   void* stack = nullptr;
   if (vm && (stack = AcquireStack(env)) == nullptr) return ThrowSystemError(env, errno, "mmap");
@@ -292,9 +288,18 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   const char* clone_name = "clone3";
   sigset_t all, old;
   sigfillset(&all);
+  bool into_cgroup = false;
   for (int attempt = 0; attempt < 3; attempt++) {
-    bool into_cgroup = cgroup_fd >= 0 && !cgroup_fallback;
+    // Plain clone has no CLONE_INTO_CGROUP: the parent then writes cgroup.procs.
+    into_cgroup = cgroup_fd >= 0 && !cgroup_fallback && !no_clone3;
     ctx.sync_first = parent_work || (cgroup_fd >= 0 && !into_cgroup);
+    if ((ctx.sync_first || plan->wait_steps > 0) && !sync_w.valid()) {
+      if (int err = CloexecPipe(&sync_r, &sync_w)) {
+        if (stack) ReleaseStack(env, stack);
+        return ThrowSystemError(env, err, "pipe2");
+      }
+      ctx.sync_fd = sync_r.get();
+    }
     uint64_t cflags = flags | CLONE_PIDFD | (vm ? CLONE_VM : 0);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     if (!no_clone3) {
@@ -361,7 +366,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
       if (!w.present) continue;
       if ((err = WriteFile(w.path.c_str(), *w.data))) { step = w.step; path = w.path; break; }
     }
-    if (!err && cgroup_fd >= 0 && cgroup_fallback) {
+    if (!err && cgroup_fd >= 0 && !into_cgroup) {
       UniqueFd procs_fd(openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC));
       err = !procs_fd.valid() ? errno : write(procs_fd.get(), procs.data(), procs.size()) < 0 ? errno : 0;
       if (err) step = "cgroup", path = "cgroup.procs";
@@ -414,7 +419,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   }
   result.Set("stdio", ends);
   result.Set("clone", Napi::String::New(env, clone_name));
-  result.Set("intoCgroup", Napi::Boolean::New(env, cgroup_fd >= 0 && !cgroup_fallback));
+  result.Set("intoCgroup", Napi::Boolean::New(env, into_cgroup));
   return result;
 }
 
