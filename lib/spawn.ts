@@ -87,7 +87,10 @@ export class Subprocess {
   readonly stdout: Readable | null;
   readonly stderr: Readable | null;
   readonly stdio: readonly (Readable | Writable | null)[];
-  /** Resolves when the child has exited and been reaped. Never rejects. */
+  /**
+   * Resolves when the child has exited and been reaped. Never rejects. Its pipes may still
+   * hold output then: read `stdout`/`stderr` to their end (`for await`) before or alongside.
+   */
   readonly exited: Promise<ExitStatus>;
   #pidfd: number;
   #status: ExitStatus | undefined;

@@ -28,7 +28,7 @@ const { spawn, listNamespaces } = require('nsbox');
 (async () => {
   const child = await spawn({ command: ['/bin/sh', '-c', 'echo $$'], namespaces: process.getuid() === 0 ? ['pid', 'uts'] : ['user', 'pid', 'uts'], stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
-  child.stdout.on('data', (d) => (out += d));
+  for await (const chunk of child.stdout) out += chunk; // drain the pipe before the exit status
   const status = await child.exited;
   if (out.trim() !== '1' || status.code !== 0) throw new Error(`expected pid 1, got ${out} ${JSON.stringify(status)}`);
   if (listNamespaces().length < 8) throw new Error('listNamespaces');
