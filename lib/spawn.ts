@@ -181,33 +181,20 @@ function envList(value: unknown): string[] {
   return list;
 }
 
-interface PreparedStdio {
-  native: number[];
-  opened: number[];
-}
-
-function prepareStdio(value: unknown): PreparedStdio {
+function prepareStdio(value: unknown): number[] {
   const spec = value === undefined ? 'pipe' : value;
   const entries: unknown[] = typeof spec === 'string' ? [spec, spec, spec] : v.array('options.stdio', spec);
   if (entries.length < 3) while (entries.length < 3) entries.push('ignore');
   if (entries.length > 64) throw new InvalidArgValueError('options.stdio', value, 'may name at most 64 fds');
-  const IGNORE = -3;
-  const nativeStdio = entries.map((e, i) => {
+  return entries.map((e, i) => {
     const name = `options.stdio[${i}]`;
     if (e === 'pipe') return -2;
     if (e === null) return -1;
     if (e === 'inherit') return i;
-    if (e === 'ignore') return IGNORE;
+    if (e === 'ignore') return -3; // the child opens /dev/null itself
     if (typeof e === 'number') return v.integer(name, e, 0, 0x7fffffff);
     throw new InvalidArgValueError(name, e, "must be 'pipe', 'inherit', 'ignore', an fd or null");
   });
-  // Only once every entry is valid: one /dev/null for all ignored fds (the child dup3s it).
-  const opened: number[] = [];
-  if (nativeStdio.includes(IGNORE)) {
-    opened.push(fs.openSync('/dev/null', 'r+'));
-    nativeStdio.forEach((fd, i) => fd === IGNORE && (nativeStdio[i] = opened[0]));
-  }
-  return { native: nativeStdio, opened };
 }
 
 function abortError(signal: AbortSignal): Error {
@@ -284,8 +271,7 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
   // would make this Node process non-dumpable too, so such a plan copies the address space.
   if (plan.steps.some((s) => s.op === 'dumpable')) nativeOptions.vm = false;
 
-  const stdio = prepareStdio(o.stdio);
-  nativeOptions.stdio = stdio.native;
+  nativeOptions.stdio = prepareStdio(o.stdio);
   let cgroupFd: number | undefined;
   let result;
   let onEvent: (event: number, a: number, b: number, c: number) => void = () => {};
@@ -302,7 +288,6 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
     }
     throw e;
   } finally {
-    for (const fd of stdio.opened) fs.closeSync(fd);
     if (cgroupFd !== undefined) fs.closeSync(cgroupFd);
   }
 

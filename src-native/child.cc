@@ -100,9 +100,20 @@ class Executor {
     if (report_ < n) report_ = MoveAbove(report_, n, STEP_STDIO);
     if (sync_ >= 0 && sync_ < n) sync_ = MoveAbove(sync_, n, STEP_STDIO);
     int src[kMaxStdio];
+    int null_fd = -1;
     for (int i = 0; i < n; i++) {
       src[i] = c_->stdio[i];
-      if (src[i] >= 0 && src[i] < n) src[i] = MoveAbove(src[i], n, STEP_STDIO);
+      if (src[i] == kStdioNull) {
+        if (null_fd < 0) {
+          long rc = raw_syscall(SYS_openat, AT_FDCWD, P("/dev/null"), O_RDWR | O_CLOEXEC | O_NOCTTY);
+          if (rc < 0) Die(report_, STEP_STDIO, rc, SYS_OP_OPEN);
+          null_fd = static_cast<int>(rc);
+          if (null_fd < n) null_fd = MoveAbove(null_fd, n, STEP_STDIO);
+        }
+        src[i] = null_fd;
+      } else if (src[i] >= 0 && src[i] < n) {
+        src[i] = MoveAbove(src[i], n, STEP_STDIO);
+      }
     }
     for (int i = 0; i < n; i++) {
       long rc = src[i] >= 0 ? raw_syscall(SYS_dup3, src[i], i, 0) : raw_syscall(SYS_close, i);

@@ -224,7 +224,7 @@ Napi::Value PidfdSendSignal(const Napi::CallbackInfo& info) {
 }
 
 // spawn(plan, options, onEvent) -> { pid, pidfd, stdio }
-//   options: flags (CLONE_NEW*), cgroupFd, stdio (fd | -1 closed | -2 pipe), uidMap, gidMap,
+//   options: flags (CLONE_NEW*), cgroupFd, stdio (fd | -1 closed | -2 pipe | -3 /dev/null), uidMap, gidMap,
 //   setgroups, vm (CLONE_VM with a private stack), noClone3 / noIntoCgroup (exercise the
 //   fallbacks), faultStep / faultErrno (fail that step: tests of cleanup).
 Napi::Value Spawn(const Napi::CallbackInfo& info) {

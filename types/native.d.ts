@@ -10,7 +10,7 @@ export type ChildEvent = 1 | 2 | 3 | 4;
 export interface NativeSpawnOptions {
   flags: number;
   cgroupFd: number;
-  /** per child fd: a parent fd, -1 closed, -2 a new pipe */
+  /** per child fd: a parent fd, -1 closed, -2 a new pipe, -3 /dev/null (opened by the child) */
   stdio: number[];
   uidMap?: string;
   gidMap?: string;
