@@ -147,6 +147,16 @@ export class Subprocess {
   ref(): void {
     if (!this.#status) native.childRef(this.#pidfd, true);
   }
+
+  /**
+   * Ends the child (SIGKILL) if it still runs, closes its pipes and waits until it is
+   * reaped: `await using child = await spawn(…)` leaves nothing behind.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.kill('SIGKILL');
+    for (const stream of this.stdio) stream?.destroy();
+    await this.exited;
+  }
 }
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -144,17 +144,23 @@ struct Child {
     }
   }
 
+  // uv_poll_stop takes the fd out of epoll at once, so it can be closed now: a long-running
+  // child holds no fd in the parent but its pidfd.
   void CloseReport() {
     if (!report_open) return;
     report_open = false;
     uv_poll_stop(&report_poll);
     uv_close(reinterpret_cast<uv_handle_t*>(&report_poll), OnHandleClosed);
+    report.reset();
   }
 
   void Exited() {
     if (report_open) ReadReports();  // the child is gone: all it wrote is in the pipe
     siginfo_t si{};
-    if (waitid(static_cast<idtype_t>(P_PIDFD), pidfd.get(), &si, WEXITED | WNOHANG | __WALL) != 0 || si.si_pid == 0) {
+    int rc = waitid(static_cast<idtype_t>(P_PIDFD), pidfd.get(), &si, WEXITED | WNOHANG | __WALL);
+    if (rc != 0 && errno == ECHILD) {
+      si.si_code = 0;  // reaped by someone else (waitpid(-1) elsewhere): the status is lost
+    } else if (rc != 0 || si.si_pid == 0) {
       return;  // not reapable yet; the pidfd stays readable and we are called again
     }
     uv_poll_stop(&exit_poll);
@@ -162,9 +168,10 @@ struct Child {
     env.GetInstanceData<AddonData>()->children.erase(pidfd.get());
     sync.reset();
     pidfd.reset();
-    report.reset();
     bool killed = si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED;
-    Emit(EVENT_EXIT, killed ? -1 : si.si_status, killed ? si.si_status : 0);
+    bool exited = si.si_code == CLD_EXITED;
+    // (code, signal): (status, 0) exited; (-1, signal) killed; (-1, 0) status unknown
+    Emit(EVENT_EXIT, exited ? si.si_status : -1, killed ? si.si_status : 0);
   }
 
   static void OnReport(uv_poll_t* h, int, int) { static_cast<Child*>(h->data)->ReadReports(); }
