@@ -5,27 +5,43 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 bash scripts/setup.sh
+results=$(mktemp -d /tmp/nsbox-results.XXXXXX)
+chmod 777 "$results"
+trap 'rm -rf "$results"' EXIT
+vitest_args=(--reporter=default --reporter=json)
 
 echo "== vitest as $(id -un) (uid $(id -u))"
-npx --no-install vitest run
+npx --no-install vitest run "${vitest_args[@]}" --outputFile.json="$results/root.json"
 
 # The same suite as uid 65534. The checkout may sit under a directory that user cannot
 # enter, so it is bound at a world-readable path in a private mount namespace.
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
   echo "== vitest as uid 65534 (unprivileged)"
   home=$(mktemp -d /tmp/nsbox-unpriv-home.XXXXXX)
+  view=$(mktemp -d /tmp/nsbox-unpriv-repo.XXXXXX)
   chown 65534:65534 "$home"
+  chmod 755 "$view"
   unshare --mount --propagation private bash -euc '
-    view=$(mktemp -d /tmp/nsbox-unpriv-repo.XXXXXX)
-    chmod 755 "$view"
-    mount --bind "$1" "$view"
-    cd "$view"
-    exec setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
-      env HOME="$2" NSBOX_TEST_UNPRIVILEGED=1 npx --no-install vitest run
-  ' _ "$repo" "$home"
+    mount --bind "$1" "$2"
+    cd "$2"
+    shift 2
+    exec setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$@"
+  ' _ "$repo" "$view" env HOME="$home" NSBOX_TEST_UNPRIVILEGED=1 \
+    npx --no-install vitest run "${vitest_args[@]}" --outputFile.json="$results/unprivileged.json"
+  rmdir "$view"
   rm -rf "$home"
 else
   echo "== unprivileged pass skipped: it needs root to switch to uid 65534"
 fi
 
 bash scripts/pack-test.sh
+
+# One plain closing line over both passes (the pack check counts as one test).
+node -e '
+  let passed = 1, failed = 0, skipped = 0;
+  for (const f of process.argv.slice(1)) {
+    const r = JSON.parse(require("fs").readFileSync(f, "utf8"));
+    passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + r.numTodoTests;
+  }
+  console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+' "$results"/*.json
