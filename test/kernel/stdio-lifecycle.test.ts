@@ -114,16 +114,30 @@ describe.each(STRATEGIES)('lifecycle ($name)', ({ internals }) => {
     expect(await child.exited).toEqual({ code: null, signal: 'SIGKILL' });
   });
 
-  it('aborting while the spawn is still on its way (before exec is reported) kills the child too', async () => {
+  it('aborting while the spawn is still on its way (before exec is reported) rejects with AbortError, and reaps the child', async () => {
     const ac = new AbortController();
-    const pending = spawnWith({ command: ['sleep', '30'], stdio: 'ignore', signal: ac.signal }, internals);
+    const before = fs.readdirSync('/proc/self/fd').length;
+    const pending = spawnWith({ command: ['sleep', '30'], stdio: ['ignore', 'pipe', 'pipe'], signal: ac.signal }, internals);
     ac.abort();
-    const child = await pending.catch((e) => e);
-    if (child instanceof Error) return expect(child.name).toBe('AbortError');
-    const status = await Promise.race([child.exited, new Promise((r) => setTimeout(() => r('still running 2 s after abort'), 2000))]);
-    if (typeof status === 'string') child.kill('SIGKILL');
-    await child.exited;
-    expect(status).toEqual({ code: null, signal: 'SIGKILL' });
+    const error = await pending.then(() => undefined, (e: Error) => e);
+    expect(error?.name).toBe('AbortError');
+    expect((error as Error & { code: string }).code).toBe('ABORT_ERR');
+    // rejected only after the child was reaped and its pipes closed
+    expect(fs.readdirSync('/proc/self/fd').length).toBe(before);
+  });
+
+  it('Symbol.asyncDispose kills a running child, closes its pipes and reaps it', async () => {
+    const before = fs.readdirSync('/proc/self/fd').length;
+    const child = await spawnWith({ command: ['sleep', '30'], stdio: ['pipe', 'pipe', 'pipe'] }, internals);
+    expect(fs.readdirSync('/proc/self/fd').length).toBe(before + 4); // three pipes and the pidfd
+    await child[Symbol.asyncDispose]();
+    expect(child.exitStatus).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(child.pidfd).toBe(-1);
+    expect(fs.existsSync(`/proc/${child.pid}`)).toBe(false);
+    await new Promise((r) => setImmediate(r)); // destroyed sockets close their fds on the next tick
+    expect(fs.readdirSync('/proc/self/fd').length).toBe(before);
+    // disposing again is harmless
+    await child[Symbol.asyncDispose]();
   });
 });
 
