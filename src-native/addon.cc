@@ -35,7 +35,9 @@ static Napi::Value Init(const Napi::CallbackInfo& info) {
 }
 
 static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
-  env.SetInstanceData(new AddonData());
+  AddonData* data = new AddonData();
+  env.SetInstanceData(data);
+  RegisterProcessCleanup(env, data);
   struct Entry {
     const char* name;
     Napi::Value (*fn)(const Napi::CallbackInfo&);

@@ -14,7 +14,14 @@ struct AddonData {
   Napi::FunctionReference systemError;
   std::unordered_map<int, Child*> children;  // by pidfd, until reaped (process.cc)
   std::vector<void*> free_stacks;            // CLONE_VM child stacks for reuse (process.cc)
+  size_t live_children = 0;                  // Child objects not yet deleted
+  bool tearing_down = false;                 // the environment is exiting (worker terminated)
+  napi_async_cleanup_hook_handle cleanup_hook = nullptr;
 };
+
+// Registers the environment teardown hook that closes the handles of live children
+// (process.cc); without it a terminated worker would abort in uv_loop_close.
+void RegisterProcessCleanup(Napi::Env env, AddonData* data);
 
 // Builds the error through the JS factory: factory(errno, syscall, path?, dest?).
 Napi::Value MakeSystemError(Napi::Env env, int err, const char* syscall, const char* path = nullptr,

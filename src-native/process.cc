@@ -77,8 +77,8 @@ void* AcquireStack(Napi::Env env) {
 }
 
 void ReleaseStack(Napi::Env env, void* stack) {
-  std::vector<void*>& free = env.GetInstanceData<AddonData>()->free_stacks;
-  if (free.size() < kKeptStacks) free.push_back(stack);
+  AddonData* data = env.GetInstanceData<AddonData>();
+  if (!data->tearing_down && data->free_stacks.size() < kKeptStacks) data->free_stacks.push_back(stack);
   else munmap(stack, kStackSize);
 }
 
@@ -111,6 +111,7 @@ struct Child {
   }
 
   void Emit(Event ev, double a = 0, double b = 0, double c = 0) {
+    if (env.GetInstanceData<AddonData>()->tearing_down) return;  // no JavaScript runs any more
     Napi::HandleScope scope(env);
     callback.MakeCallback(env.Global(), {Napi::Number::New(env, ev), Napi::Number::New(env, a), Napi::Number::New(env, b),
                                          Napi::Number::New(env, c)});
@@ -178,9 +179,51 @@ struct Child {
   static void OnExit(uv_poll_t* h, int, int) { static_cast<Child*>(h->data)->Exited(); }
   static void OnHandleClosed(uv_handle_t* h) {
     Child* c = static_cast<Child*>(h->data);
-    if (--c->handles_open == 0) delete c;
+    if (--c->handles_open > 0) return;
+    AddonData* data = c->env.GetInstanceData<AddonData>();
+    delete c;
+    if (--data->live_children == 0 && data->tearing_down && data->cleanup_hook) {
+      napi_remove_async_cleanup_hook(data->cleanup_hook);
+      data->cleanup_hook = nullptr;
+    }
+  }
+
+  // Environment teardown: stop watching. A program that runs is left running, as
+  // child_process leaves its children; its pidfd closes with this object. A child still
+  // in its plan reads our memory (and, with CLONE_VM, runs on our stack): it is ended and
+  // reaped before that memory goes.
+  void Abandon() {
+    if (report_open) {
+      syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+      siginfo_t si;
+      while (waitid(static_cast<idtype_t>(P_PIDFD), pidfd.get(), &si, WEXITED | __WALL) != 0 && errno == EINTR) {}
+    }
+    CloseReport();
+    if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&exit_poll))) {
+      uv_poll_stop(&exit_poll);
+      uv_close(reinterpret_cast<uv_handle_t*>(&exit_poll), OnHandleClosed);
+    }
   }
 };
+
+static void OnEnvTeardown(napi_async_cleanup_hook_handle handle, void* arg) {
+  AddonData* data = static_cast<AddonData*>(arg);
+  data->tearing_down = true;
+  data->cleanup_hook = handle;
+  for (void* s : data->free_stacks) munmap(s, kStackSize);
+  data->free_stacks.clear();
+  std::unordered_map<int, Child*> children;
+  children.swap(data->children);
+  for (auto& entry : children) entry.second->Abandon();
+  if (data->live_children == 0) {
+    napi_remove_async_cleanup_hook(handle);
+    data->cleanup_hook = nullptr;
+  }
+}
+
+void RegisterProcessCleanup(Napi::Env env, AddonData* data) {
+  napi_add_async_cleanup_hook(env, OnEnvTeardown, data, nullptr);
+}
 
 namespace {
 
@@ -395,6 +438,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   if (plan->wait_steps == 0) sync_w.reset();
 
   Child* child = new Child(env);
+  env.GetInstanceData<AddonData>()->live_children++;
   child->callback = Napi::Persistent(info[2].As<Napi::Function>());
   child->pid = static_cast<int>(pid);
   child->pidfd = std::move(pidfd_owner);

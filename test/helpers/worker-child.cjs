@@ -1,0 +1,25 @@
+// Run by test/kernel/worker.test.ts as: node -r register-ts.cjs worker-child.cjs
+// A worker thread spawns a long-running child, then the worker is terminated while the
+// child runs. Node must not abort (uv_loop_close with open handles) and the child is left
+// running, as child_process leaves its children. Prints one JSON line.
+'use strict';
+const path = require('node:path');
+const fs = require('node:fs');
+const { Worker, isMainThread, parentPort, workerData } = require('node:worker_threads');
+
+if (isMainThread) {
+  const register = path.join(__dirname, 'register-ts.cjs');
+  const worker = new Worker(__filename, { execArgv: ['-r', register], workerData: { lib: process.argv[2] } });
+  worker.once('message', async (pid) => {
+    await worker.terminate();
+    const alive = fs.existsSync(`/proc/${pid}`);
+    process.kill(pid, 'SIGKILL'); // ours: the worker made it
+    console.log(JSON.stringify({ terminated: true, alive }));
+  });
+  worker.once('error', (e) => {
+    console.log(JSON.stringify({ error: String(e) }));
+  });
+} else {
+  const { spawn } = require(workerData.lib);
+  spawn({ command: ['sleep', '30'], stdio: 'ignore' }).then((child) => parentPort.postMessage(child.pid));
+}

@@ -1,0 +1,15 @@
+// The addon in a worker thread: terminating the worker while its child runs must neither
+// abort Node (our uv handles are closed through an async cleanup hook) nor kill the child.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const helpers = path.join(__dirname, '..', 'helpers');
+
+describe('worker threads', () => {
+  it('terminating a worker with a live child leaves Node running and the child alive', () => {
+    const out = execFileSync(process.execPath, ['-r', path.join(helpers, 'register-ts.cjs'), path.join(helpers, 'worker-child.cjs'),
+      path.join(__dirname, '..', '..', 'lib', 'index.ts')], { encoding: 'utf8', timeout: 15_000 });
+    expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ terminated: true, alive: true });
+  });
+});
