@@ -86,6 +86,9 @@ export const THREADED_HINT =
 /** A hint for a failure of a namespace-creating call, from what it asked for. */
 export function namespaceHint(error: NsboxSystemError, types: readonly string[]): string | undefined {
   if (error.code === 'ENOSYS') return 'this kernel lacks the system call: Linux 5.3 or later is needed for clone3';
+  if (error.code === 'EINVAL' && error.syscall === 'clone' && types.includes('time')) {
+    return 'a time namespace needs clone3 (Linux 5.6 or later); plain clone cannot ask for one';
+  }
   if (types.includes('user') && ['EPERM', 'EACCES', 'ENOSPC', 'EUSERS'].includes(error.code)) {
     return userNamespaceHint() ?? (error.code === 'ENOSPC' || error.code === 'EUSERS'
       ? 'the limit on user namespaces is reached: raise user.max_user_namespaces (sysctl -w user.max_user_namespaces=…)'

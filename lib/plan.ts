@@ -335,13 +335,18 @@ function stepPath(step: Record<string, unknown>): string | undefined {
  * Validates and encodes `steps` followed by exec. `wait` marks (internal) become WAIT
  * steps at their position. Throws before anything is allocated by the kernel.
  */
-export function encodePlan(steps: readonly (Step | { op: 'wait' })[], exec: ExecSpec, name = 'plan'): EncodedPlan {
+export function encodePlan(
+  steps: readonly (Step | { op: 'wait' })[],
+  exec: ExecSpec,
+  name = 'plan',
+  { allowWait = false } = {},
+): EncodedPlan {
   v.array(name, steps);
   const t = new StringTable();
   const encoded: EncodedStep[] = [];
   const described: { op: string; path?: string }[] = [];
   steps.forEach((step, i) => {
-    if ((step as { op?: unknown })?.op === 'wait') {
+    if (allowWait && (step as { op?: unknown })?.op === 'wait') {
       encoded.push({ op: OP.wait, args: [] });
     } else {
       encoded.push(encodeStep(`${name}[${i}]`, step, t));

@@ -277,9 +277,7 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
   }
   if (signal?.aborted) throw abortError(signal);
   Object.assign(nativeOptions, internals);
-  // PR_SET_DUMPABLE is a property of the address space (prctl(2)): in a CLONE_VM child it
-  // would make this Node process non-dumpable too, so such a plan copies the address space.
-  if (plan.steps.some((s) => s.op === 'dumpable')) nativeOptions.vm = false;
+  if (nativeOptions.vm && !vmIsSafe(plan.steps, o.cgroup !== undefined)) nativeOptions.vm = false;
 
   nativeOptions.stdio = prepareStdio(o.stdio);
   let cgroupFd: number | undefined;
@@ -325,22 +323,37 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
     signal?.addEventListener('abort', onAbort, { once: true });
     onEvent = (event, a, b, c) => {
       if (event === 1) {
+        if (signal?.aborted) return; // killed already: the exit rejects
         child = new Subprocess(result, streams, exited);
-        if (signal?.aborted) failure = abortError(signal);
-        else resolve(child);
+        resolve(child);
       } else if (event === 2) {
         failure = stepError(plan.steps, a, b, c);
       } else if (event === 4) {
         exitedAlready = true;
+        // Nobody reads stdin any more: close our end (as child_process does on exit).
+        streams[0]?.destroy();
         signal?.removeEventListener('abort', onAbort);
         resolveExit({ code: a >= 0 ? a : null, signal: a >= 0 ? null : signalName(b) });
-        if (!child || failure) {
+        if (!child) {
           for (const s of streams) s?.destroy();
-          reject(failure ?? new StateError('ERR_NSBOX_CHILD_LOST', `the child exited before exec (status ${a}, signal ${b})`));
+          reject(signal?.aborted ? abortError(signal) : failure ?? lostChild(a, b));
         }
       }
     };
   });
+}
+
+/**
+ * A CLONE_VM child shares Node's address space until it execs, so it must not do what the
+ * kernel applies to the address space rather than the process:
+ * - `dumpable` steps (prctl(2) PR_SET_DUMPABLE), and `setuid`/`setgid` steps, after which
+ *   commit_creds() resets the address space's dumpable flag: Node would become non-dumpable;
+ * - being in a cgroup with limits: a memory cgroup's OOM killer that picked the child would
+ *   kill every process sharing its address space (__oom_kill_process), Node included.
+ * Such spawns copy the address space instead (fork-style clone3).
+ */
+function vmIsSafe(steps: readonly { op: string }[], inCgroup: boolean): boolean {
+  return !inCgroup && !steps.some((s) => s.op === 'dumpable' || s.op === 'setuid' || s.op === 'setgid');
 }
 
 function cloneHint(e: NsboxSystemError, namespaces: readonly NamespaceType[], cgroup: unknown): string | undefined {
@@ -352,6 +365,18 @@ function cloneHint(e: NsboxSystemError, namespaces: readonly NamespaceType[], cg
     return 'the cgroup has controllers enabled in cgroup.subtree_control, so it may not hold processes (the no-internal-process rule): use a leaf group';
   }
   return namespaceHint(e, namespaces);
+}
+
+/** The child ended before its program started, without reporting a failed step. */
+function lostChild(code: number, signal: number): StateError {
+  const name = signalName(signal);
+  const how = code >= 0 ? `exited with status ${code}` : name ? `was killed by ${name}` : 'ended (status unknown)';
+  const hint = name === 'SIGSYS'
+    ? ': a seccomp filter in the plan kills a system call that a later step or the exec needs'
+    : name === 'SIGKILL' ? ': killed from outside, or by the OOM killer' : '';
+  const e = new StateError('ERR_NSBOX_CHILD_LOST', `the child ${how} before its program started${hint}`);
+  Object.assign(e, { exitCode: code >= 0 ? code : null, signal: name });
+  return e;
 }
 
 function stepError(steps: readonly { op: string; path?: string }[], index: number, errno: number, sysop: number): NsboxSystemError {

@@ -36,6 +36,7 @@ static Napi::Value Init(const Napi::CallbackInfo& info) {
 
 static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   AddonData* data = new AddonData();
+  data->env = env;
   env.SetInstanceData(data);
   RegisterProcessCleanup(env, data);
   struct Entry {

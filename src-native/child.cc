@@ -309,7 +309,10 @@ class Executor {
         if ((rc = Sys(SYS_OP_PIVOT_ROOT, SYS_pivot_root, P(root), P(put_old))) < 0) return rc;
         if ((rc = Sys(SYS_OP_CHDIR, SYS_chdir, P("/"))) < 0) return rc;
         if ((rc = Sys(SYS_OP_UMOUNT2, SYS_umount2, P(Str(s.a[2])), MNT_DETACH)) < 0) return rc;
-        return Sys(SYS_OP_MKDIR, SYS_unlinkat, AT_FDCWD, P(Str(s.a[2])), AT_REMOVEDIR);
+        // Removing the now empty directory is tidiness, not isolation: a read-only new root
+        // (EROFS) must not fail a pivot that has happened.
+        raw_syscall(SYS_unlinkat, AT_FDCWD, P(Str(s.a[2])), AT_REMOVEDIR);
+        return 0;
       }
       case OP_SETHOSTNAME:
         return Sys(SYS_OP_SETHOSTNAME, SYS_sethostname, P(Str(s.a[0])), Len(Str(s.a[0])));
@@ -371,13 +374,16 @@ class Executor {
       case OP_SETSID:
         return Sys(SYS_OP_SETSID, SYS_setsid);
       case OP_WAIT: {
-        ChildReport r = {static_cast<int32_t>(index), 0, -1};
+        ChildReport r = {static_cast<int32_t>(index), 0, kReportHeld};
         raw_syscall(SYS_write, report_, P(&r), sizeof r);
         if (!WaitForParent()) Exit(1);
         return 0;
       }
-      case OP_EXEC:
+      case OP_EXEC: {
+        ChildReport r = {static_cast<int32_t>(index), 0, kReportExec};
+        raw_syscall(SYS_write, report_, P(&r), sizeof r);
         return Exec(s);
+      }
     }
     return -EINVAL;
   }

@@ -11,6 +11,7 @@ namespace nsbox {
 struct Child;
 
 struct AddonData {
+  napi_env env = nullptr;
   Napi::FunctionReference systemError;
   std::unordered_map<int, Child*> children;  // by pidfd, until reaped (process.cc)
   std::vector<void*> free_stacks;            // CLONE_VM child stacks for reuse (process.cc)

@@ -93,13 +93,17 @@ struct PlanHeader {
   uint32_t strings_len;
 };
 
-// Written by the child on the report pipe. A step that is WAIT reports with err == 0
-// when it starts waiting; anything else is a failure after which the child exits.
+// Written by the child on the report pipe: a failure (err != 0, after which the child
+// exits), or with err == 0 a notice: sysop kReportHeld when a WAIT step starts waiting,
+// kReportExec just before execve. EOF after kReportExec and no failure means the exec
+// succeeded; EOF without it means the child died before exec (a signal, a seccomp kill).
 struct ChildReport {
   int32_t step;
   int32_t err;
   int32_t sysop;
 };
+constexpr int32_t kReportHeld = -1;
+constexpr int32_t kReportExec = -2;
 
 // Everything the child reads. Built by the parent, never written after clone.
 struct ChildContext {

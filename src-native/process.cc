@@ -21,10 +21,10 @@ namespace {
 
 enum Event { EVENT_EXEC = 1, EVENT_FAILED = 2, EVENT_HELD = 3, EVENT_EXIT = 4 };
 constexpr size_t kStackSize = 64 * 1024;
-// kExitSignal: children are cloned with exit signal 0. Their exit is seen through the
-// pidfd and reaped with waitid(P_PIDFD, __WALL), so SIGCHLD would only wake libuv's
-// handler for nothing. If Node dies first, the kernel resets it to SIGCHLD for the new
-// parent (reparent_leader in kernel/exit.c).
+// Children are cloned with exit signal SIGCHLD (execve resets it to SIGCHLD anyway:
+// de_thread in fs/exec.c). nsbox does not use the signal: exit is seen through the pidfd
+// and reaped with waitid(P_PIDFD); libuv's own SIGCHLD handler reaps only the pids it
+// spawned, so it never takes ours.
 
 #if defined(__x86_64__)
 // Runs a clone-family syscall. The parent gets its result; the child runs fn(arg) on the
@@ -72,7 +72,10 @@ void* AcquireStack(Napi::Env env) {
   }
   void* s = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (s == MAP_FAILED) return nullptr;
-  mprotect(s, 4096, PROT_NONE);  // guard page
+  if (mprotect(s, 4096, PROT_NONE) != 0) {  // guard page
+    munmap(s, kStackSize);
+    return nullptr;
+  }
   return s;
 }
 
@@ -87,6 +90,9 @@ void ReleaseStack(Napi::Env env, void* stack) {
 struct Child {
   Napi::Env env;
   Napi::FunctionReference callback;
+  // The async context of the spawn() call, so that AsyncLocalStorage and async_hooks see
+  // the child's events where the spawn happened.
+  std::unique_ptr<Napi::AsyncContext> async_context;
   int pid = -1;
   UniqueFd pidfd;
   UniqueFd report;
@@ -95,6 +101,7 @@ struct Child {
   void* stack = nullptr;
   uint32_t waits_left = 0;
   bool failed = false;
+  bool exec_started = false;  // the child reached execve (kReportExec)
   ChildReport failure{};
   uv_poll_t report_poll{};
   uv_poll_t exit_poll{};
@@ -113,8 +120,10 @@ struct Child {
   void Emit(Event ev, double a = 0, double b = 0, double c = 0) {
     if (env.GetInstanceData<AddonData>()->tearing_down) return;  // no JavaScript runs any more
     Napi::HandleScope scope(env);
-    callback.MakeCallback(env.Global(), {Napi::Number::New(env, ev), Napi::Number::New(env, a), Napi::Number::New(env, b),
-                                         Napi::Number::New(env, c)});
+    callback.MakeCallback(env.Global(),
+                          {Napi::Number::New(env, ev), Napi::Number::New(env, a), Napi::Number::New(env, b),
+                           Napi::Number::New(env, c)},
+                          *async_context);
     if (env.IsExceptionPending()) {
       Napi::Error e = env.GetAndClearPendingException();
       napi_fatal_exception(env, e.Value());
@@ -128,21 +137,30 @@ struct Child {
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EAGAIN) return;
       if (n == static_cast<ssize_t>(sizeof r)) {
-        if (r.sysop == -1 && r.err == 0) {
+        if (r.err == 0 && r.sysop == kReportHeld) {
           Emit(EVENT_HELD, r.step);
+        } else if (r.err == 0 && r.sysop == kReportExec) {
+          exec_started = true;
         } else {
           failed = true;
           failure = r;
         }
         continue;
       }
-      // EOF (exec closed the CLOEXEC pipe, or the child exited), or a torn read.
-      CloseReport();
-      FreeSetupMemory();
-      if (failed) Emit(EVENT_FAILED, failure.step, failure.err, failure.sysop);
-      else Emit(EVENT_EXEC);
+      // EOF: exec closed the CLOEXEC pipe, or the child exited (or a torn read).
+      Settle();
       return;
     }
+  }
+
+  // What the reports say happened, once the child has exec'd or died. A child that died
+  // before execve without reporting (killed by a signal, a seccomp filter) gets no event:
+  // its exit tells JavaScript that it never started.
+  void Settle() {
+    CloseReport();
+    FreeSetupMemory();
+    if (failed) Emit(EVENT_FAILED, failure.step, failure.err, failure.sysop);
+    else if (exec_started) Emit(EVENT_EXEC);
   }
 
   // uv_poll_stop takes the fd out of epoll at once, so it can be closed now: a long-running
@@ -156,14 +174,20 @@ struct Child {
   }
 
   void Exited() {
-    if (report_open) ReadReports();  // the child is gone: all it wrote is in the pipe
-    siginfo_t si{};
-    int rc = waitid(static_cast<idtype_t>(P_PIDFD), pidfd.get(), &si, WEXITED | WNOHANG | __WALL);
-    if (rc != 0 && errno == ECHILD) {
-      si.si_code = 0;  // reaped by someone else (waitpid(-1) elsewhere): the status is lost
-    } else if (rc != 0 || si.si_pid == 0) {
-      return;  // not reapable yet; the pidfd stays readable and we are called again
+    if (report_open) {
+      ReadReports();  // the child is gone: all it wrote is in the pipe
+      // No EOF yet: another process holds a copy of the write end (a fork elsewhere in
+      // this process between our pipe2 and its exec). The reports decide.
+      if (report_open) Settle();
     }
+    siginfo_t si{};
+    int rc;
+    do rc = waitid(static_cast<idtype_t>(P_PIDFD), pidfd.get(), &si, WEXITED | WNOHANG | __WALL);
+    while (rc != 0 && errno == EINTR);
+    if (rc == 0 && si.si_pid == 0) return;  // not reapable yet; the pidfd stays readable
+    // rc != 0: reaped by someone else (ECHILD: a waitpid(-1) elsewhere) or no P_PIDFD
+    // (EINVAL before 5.4): the status is lost, but the child is gone; never poll again.
+    if (rc != 0) si.si_code = 0;
     uv_poll_stop(&exit_poll);
     uv_close(reinterpret_cast<uv_handle_t*>(&exit_poll), OnHandleClosed);
     env.GetInstanceData<AddonData>()->children.erase(pidfd.get());
@@ -188,12 +212,13 @@ struct Child {
     }
   }
 
-  // Environment teardown: stop watching. A program that runs is left running, as
-  // child_process leaves its children; its pidfd closes with this object. A child still
-  // in its plan reads our memory (and, with CLONE_VM, runs on our stack): it is ended and
-  // reaped before that memory goes.
-  void Abandon() {
-    if (report_open) {
+  // Environment teardown. When the process exits (main thread), a running program is
+  // left running, as child_process leaves its children, and init reaps it. When a worker
+  // ends, the process goes on and nobody could reap it: it is ended and reaped. A child
+  // still in its plan reads our memory (with CLONE_VM, runs on our stack): always ended
+  // and reaped before that memory goes.
+  void Abandon(bool process_exiting) {
+    if (report_open || !process_exiting) {
       syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
       siginfo_t si;
       while (waitid(static_cast<idtype_t>(P_PIDFD), pidfd.get(), &si, WEXITED | __WALL) != 0 && errno == EINTR) {}
@@ -214,7 +239,10 @@ static void OnEnvTeardown(napi_async_cleanup_hook_handle handle, void* arg) {
   data->free_stacks.clear();
   std::unordered_map<int, Child*> children;
   children.swap(data->children);
-  for (auto& entry : children) entry.second->Abandon();
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(data->env, &loop);
+  bool process_exiting = loop == uv_default_loop();  // the main thread's environment
+  for (auto& entry : children) entry.second->Abandon(process_exiting);
   if (data->live_children == 0) {
     napi_remove_async_cleanup_hook(handle);
     data->cleanup_hook = nullptr;
@@ -291,6 +319,9 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   ChildContext& ctx = plan->ctx;
 
   uint64_t flags = static_cast<uint64_t>(OptInt(opts, "flags", 0));
+  constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET |
+                                       CLONE_NEWUSER | CLONE_NEWCGROUP | CLONE_NEWTIME;
+  if (flags & ~kNamespaceFlags) return ThrowTypeError(env, "spawn: options.flags may hold only CLONE_NEW* bits");
   int cgroup_fd = static_cast<int>(OptInt(opts, "cgroupFd", -1));
   bool has_uid_map, has_gid_map, has_setgroups;
   std::string uid_map = OptString(opts, "uidMap", &has_uid_map);
@@ -310,7 +341,17 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   std::vector<UniqueFd> parent_ends(stdio.Length()), child_ends(stdio.Length());
   ctx.stdio_count = static_cast<int>(stdio.Length());
   for (uint32_t i = 0; i < stdio.Length(); i++) {
-    int64_t v = stdio.Get(i).As<Napi::Number>().Int64Value();
+    Napi::Value entry = stdio.Get(i);
+    if (!entry.IsNumber()) return ThrowTypeError(env, "spawn: options.stdio entries are numbers");
+    int64_t v = entry.As<Napi::Number>().Int64Value();
+    if (v < kStdioNull || v > 0x7fffffff) return ThrowTypeError(env, "spawn: options.stdio entry out of range");
+    // A closed fd here could be taken by one of our pipes below, handing it to the program.
+    if (v >= 0 && fcntl(static_cast<int>(v), F_GETFD) < 0) {
+      Napi::Value e = MakeSystemError(env, errno, "fcntl");
+      if (e.IsObject()) e.As<Napi::Object>().Set("step", "stdio");
+      Napi::Error(env, e).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
     ctx.stdio[i] = static_cast<int>(v);
     if (v != -2) continue;
     UniqueFd r, w;
@@ -336,8 +377,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   int pidfd = -1;
   long pid = -1;
   const char* clone_name = "clone3";
-  sigset_t all, old;
-  sigfillset(&all);
+  uint64_t all = ~0ULL, old = 0;
   bool into_cgroup = false;
   for (int attempt = 0; attempt < 3; attempt++) {
     // Plain clone has no CLONE_INTO_CGROUP: the parent then writes cgroup.procs.
@@ -351,12 +391,12 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
       ctx.sync_fd = sync_r.get();
     }
     uint64_t cflags = flags | CLONE_PIDFD | (vm ? CLONE_VM : 0);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
+    raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, P(&all), P(&old), 8);
     if (!no_clone3) {
       CloneArgs args{};
       args.flags = cflags | (into_cgroup ? CLONE_INTO_CGROUP : 0);
       args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
-      args.exit_signal = 0;  // see kExitSignal
+      args.exit_signal = SIGCHLD;
       if (vm) args.stack = reinterpret_cast<uint64_t>(stack), args.stack_size = kStackSize;
       args.cgroup = into_cgroup ? static_cast<uint64_t>(cgroup_fd) : 0;
       size_t size = into_cgroup ? sizeof args : offsetof(CloneArgs, cgroup);
@@ -368,9 +408,12 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
         pid = raw_syscall(SYS_clone3, P(&args), size);
         if (pid == 0) ChildMain(&ctx);
       }
+    } else if (flags & CLONE_NEWTIME) {
+      clone_name = "clone";
+      pid = -EINVAL;  // 0x80 is in clone's exit-signal byte: only clone3 can ask for it
     } else {
       clone_name = "clone";
-      long lflags = static_cast<long>(cflags);  // exit signal 0: see kExitSignal
+      long lflags = static_cast<long>(cflags) | SIGCHLD;
 #if defined(__x86_64__)
       if (vm) pid = CloneRun(SYS_clone, lflags, P(static_cast<char*>(stack) + kStackSize), P(&pidfd), 0, 0, ChildMain, &ctx);
       else
@@ -380,7 +423,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
         if (pid == 0) ChildMain(&ctx);
       }
     }
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, P(&old), 0, 8);
     if (pid == -ENOSYS && !no_clone3) { no_clone3 = true; continue; }
     if ((pid == -EINVAL || pid == -E2BIG) && into_cgroup) { cgroup_fallback = true; continue; }
     break;
@@ -440,6 +483,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   Child* child = new Child(env);
   env.GetInstanceData<AddonData>()->live_children++;
   child->callback = Napi::Persistent(info[2].As<Napi::Function>());
+  child->async_context = std::make_unique<Napi::AsyncContext>(env, "nsbox:child");
   child->pid = static_cast<int>(pid);
   child->pidfd = std::move(pidfd_owner);
   child->report = std::move(report_r);
@@ -453,8 +497,10 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   napi_get_uv_event_loop(env, &loop);
   child->report_poll.data = child;
   child->exit_poll.data = child;
-  uv_poll_init(loop, &child->report_poll, child->report.get());
-  uv_poll_init(loop, &child->exit_poll, child->pidfd.get());
+  // Cannot fail for a pipe and a pidfd on Linux (epoll accepts both); checked all the same.
+  int uv_err = uv_poll_init(loop, &child->report_poll, child->report.get());
+  if (uv_err == 0) uv_err = uv_poll_init(loop, &child->exit_poll, child->pidfd.get());
+  if (uv_err != 0) abort();
   child->handles_open = 2;
   child->report_open = true;
   uv_poll_start(&child->report_poll, UV_READABLE, Child::OnReport);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NsboxSystemError, unshare, setns } from '../../lib/index';
 import { spawnWith, type SpawnOptions, type SpawnInternals } from '../../lib/spawn';
+import { SECCOMP_DATA, SECCOMP_RET_ALLOW, SECCOMP_RET_KILL_PROCESS, assemble, jumpIfEqual, load, ret } from '../helpers/bpf';
 import { STRATEGIES, isRoot, ns, rmTmp, tmpDir } from '../helpers/env';
 import { expectNoLeaks, openFds } from '../helpers/proc';
 
@@ -86,6 +87,29 @@ describe.each(STRATEGIES)('spawn failures ($name)', ({ internals }) => {
     expect(e).toMatchObject({ code: 'EACCES', step: 'exec', stepIndex: 1 });
   });
 
+  it('a child killed before exec (a seccomp filter that kills chdir) is never reported as started', async () => {
+    const before = openFds();
+    const CHDIR = 80; // x86-64
+    const killChdir = assemble([load(SECCOMP_DATA.nr), jumpIfEqual(CHDIR, 0, 1), ret(SECCOMP_RET_KILL_PROCESS), ret(SECCOMP_RET_ALLOW)]);
+    const error = await spawnWith({
+      command: ['/bin/true'],
+      stdio: ['pipe', 'pipe', 'pipe'],
+      plan: [{ op: 'noNewPrivileges' }, { op: 'seccomp', filter: killChdir }, { op: 'chdir', path: '/' }],
+    }, internals).then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_NSBOX_CHILD_LOST', signal: 'SIGSYS', exitCode: null });
+    expect((error as Error).message).toMatch(/killed by SIGSYS before its program started: a seccomp filter/);
+    expect(await expectNoLeaks(before)).toEqual([]);
+  });
+
+  it('a stdio entry naming a closed fd is EBADF at step stdio, before anything is cloned', async () => {
+    const fd = fs.openSync('/dev/null', 'r');
+    fs.closeSync(fd);
+    const before = openFds();
+    await expect(spawnWith({ command: ['/bin/true'], stdio: ['ignore', fd, 'ignore'] }, internals))
+      .rejects.toMatchObject({ code: 'EBADF', step: 'stdio' });
+    expect(await expectNoLeaks(before)).toEqual([]);
+  });
+
   it('many failures in a row leak nothing', async () => {
     const before = openFds();
     for (let i = 0; i < 20; i++) {
@@ -106,6 +130,15 @@ describe.skipIf(isRoot)('parent-side failures (unprivileged only: root may write
     const e = await failure({ command: ['/bin/true'], namespaces: ['net'] }, {});
     expect(e).toMatchObject({ code: 'EPERM', step: 'clone' });
     expect(e.hint).toMatch(/add "user" to the namespaces/);
+  });
+});
+
+describe('the legacy clone', () => {
+  it('cannot make a time namespace (its flag is in clone\'s exit-signal byte): EINVAL with a hint, never silently dropped', async () => {
+    const error = await spawnWith({ command: ['/bin/true'], namespaces: ns('time'), stdio: 'ignore' }, { noClone3: true })
+      .then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code: 'EINVAL', syscall: 'clone', step: 'clone' });
+    expect((error as NsboxSystemError).hint).toMatch(/time namespace needs clone3/);
   });
 });
 

@@ -85,6 +85,17 @@ describe.each(STRATEGIES)('stdio ($name)', ({ internals }) => {
 });
 
 describe.each(STRATEGIES)('lifecycle ($name)', ({ internals }) => {
+  it('our end of a stdin pipe is closed when the child exits, read or not (as child_process does)', async () => {
+    const before = fs.readdirSync('/proc/self/fd').length;
+    for (let i = 0; i < 5; i++) {
+      const child = await spawnWith({ command: ['/bin/true'], stdio: ['pipe', 'ignore', 'ignore'] }, internals);
+      await child.exited;
+      expect(child.stdin!.destroyed).toBe(true);
+    }
+    await new Promise((r) => setImmediate(r));
+    expect(fs.readdirSync('/proc/self/fd').length).toBe(before);
+  });
+
   it('kill(SIGTERM) ends a sleeping child: exited is { code: null, signal: SIGTERM }; afterwards kill is false', async () => {
     const child = await spawnWith({ command: ['sleep', '30'], stdio: 'ignore' }, internals);
     expect(child.pidfd).toBeGreaterThan(2);

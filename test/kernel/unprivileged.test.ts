@@ -70,4 +70,17 @@ describe.skipIf(reason)(`as uid ${NOBODY}${reason ? ` (skipped: ${reason})` : ''
     expect(fs.readdirSync(view)).toEqual([]);
     expect(execFileSync('hostname', { encoding: 'utf8' }).trim()).toBe(os.hostname());
   });
+
+  it('a setgid step never makes this process non-dumpable (CLONE_VM would share the address space whose flag it resets)', async () => {
+    const withSetgid = [setpriv!, `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--inh-caps=+setgid', '--ambient-caps=+setgid'];
+    const { stdout, status } = await run({
+      command: [...withSetgid, process.execPath, '-r', `${view}/test/helpers/register-ts.cjs`, `${view}/test/helpers/setgid-child.cjs`],
+      namespaces: ['mount'],
+      plan,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp' },
+    });
+    expect(status).toEqual({ code: 0, signal: null });
+    const r = JSON.parse(stdout);
+    expect(r).toEqual({ before: NOBODY, after: NOBODY, gid: '1234', exit: { code: 0, signal: null } });
+  });
 });

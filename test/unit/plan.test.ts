@@ -10,7 +10,7 @@ const NONE = 0xffffffff;
 const exec: ExecSpec = { file: '/bin/echo', argv: ['/bin/echo', 'hi', '/tmp/a'], env: ['PATH=/usr/bin', 'A=1'], searchPath: null };
 
 function decoded(steps: readonly (Step | { op: 'wait' })[], spec: ExecSpec = exec) {
-  const { buffer } = encodePlan(steps, spec);
+  const { buffer } = encodePlan(steps, spec, 'plan', { allowWait: true });
   const plan = decodePlan(buffer);
   const str = (off: number) => {
     const end = plan.strings.indexOf(0, off);
@@ -68,8 +68,9 @@ describe('encodePlan', () => {
     expect(buffer.readUInt32LE(16 + steps.length * 52)).toBe(24);
   });
 
-  it('encodes the internal wait mark as a WAIT step at its position', () => {
+  it('encodes the internal wait mark as a WAIT step at its position, only when the caller allows it', () => {
     expect(decoded([{ op: 'setsid' }, { op: 'wait' }, { op: 'setsid' }]).ops).toEqual(['setsid', 'wait', 'setsid', 'exec']);
+    expect(() => encodePlan([{ op: 'wait' }], exec)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
   });
 
   it('stores each string once, NUL-terminated, and points every use at it', () => {
