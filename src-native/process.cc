@@ -8,6 +8,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <poll.h>
+
 #include <memory>
 
 #include "errors.h"
@@ -83,6 +85,21 @@ void ReleaseStack(Napi::Env env, void* stack) {
   AddonData* data = env.GetInstanceData<AddonData>();
   if (!data->tearing_down && data->free_stacks.size() < kKeptStacks) data->free_stacks.push_back(stack);
   else munmap(stack, kStackSize);
+}
+
+// Ends a child and reaps it, waiting as long as that takes. The pidfd may be non-blocking
+// (uv_poll_init makes it so), where waitid answers EAGAIN until the child is gone: poll
+// for its exit first.
+void KillAndReap(int pidfd) {
+  syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+  for (;;) {
+    siginfo_t si;
+    if (waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &si, WEXITED | __WALL) == 0) return;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) return;
+    struct pollfd p = {pidfd, POLLIN, 0};
+    poll(&p, 1, -1);
+  }
 }
 
 }  // namespace
@@ -218,11 +235,7 @@ struct Child {
   // still in its plan reads our memory (with CLONE_VM, runs on our stack): always ended
   // and reaped before that memory goes.
   void Abandon(bool process_exiting) {
-    if (report_open || !process_exiting) {
-      syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
-      siginfo_t si;
-      while (waitid(static_cast<idtype_t>(P_PIDFD), pidfd.get(), &si, WEXITED | __WALL) != 0 && errno == EINTR) {}
-    }
+    if (report_open || !process_exiting) KillAndReap(pidfd.get());
     CloseReport();
     if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&exit_poll))) {
       uv_poll_stop(&exit_poll);
@@ -466,9 +479,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     }
     if (err) {
       // The child is blocked on the sync pipe: end it and reap it before reporting.
-      syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
-      siginfo_t si;
-      while (waitid(static_cast<idtype_t>(P_PIDFD), pidfd, &si, WEXITED | __WALL) != 0 && errno == EINTR) {}
+      KillAndReap(pidfd);
       if (stack) ReleaseStack(env, stack);
       Napi::Value e = MakeSystemError(env, err, "write", path.c_str());
       if (e.IsObject()) e.As<Napi::Object>().Set("step", step);

@@ -1,7 +1,8 @@
 // Run by test/kernel/worker.test.ts as: node -r register-ts.cjs worker-child.cjs
 // A worker thread spawns a long-running child, then the worker is terminated while the
-// child runs. Node must not abort (uv_loop_close with open handles) and the child is left
-// running, as child_process leaves its children. Prints one JSON line.
+// child runs. Node must not abort (uv_loop_close with open handles), and the child must
+// not outlive the worker as a process nobody can reap: it is ended and reaped (no zombie).
+// Prints one JSON line.
 'use strict';
 const path = require('node:path');
 const fs = require('node:fs');
@@ -12,9 +13,12 @@ if (isMainThread) {
   const worker = new Worker(__filename, { execArgv: ['-r', register], workerData: { lib: process.argv[2] } });
   worker.once('message', async (pid) => {
     await worker.terminate();
-    const alive = fs.existsSync(`/proc/${pid}`);
-    process.kill(pid, 'SIGKILL'); // ours: the worker made it
-    console.log(JSON.stringify({ terminated: true, alive }));
+    let state = 'gone';
+    try {
+      state = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2]; // 'Z': a zombie
+      process.kill(pid, 'SIGKILL'); // ours: the worker made it
+    } catch {}
+    console.log(JSON.stringify({ terminated: true, state }));
   });
   worker.once('error', (e) => {
     console.log(JSON.stringify({ error: String(e) }));
