@@ -35,7 +35,12 @@ export interface CapabilitySets {
 /**
  * One thing the child does between clone and exec. Steps run in order; the first that
  * fails ends the child and `spawn` rejects with an error naming it (`err.step`,
- * `err.stepIndex`). Put `seccomp` last: its filter applies to the steps after it.
+ * `err.stepIndex`). Order matters as it does in runc:
+ * - mounts before `pivotRoot`, `remountReadonly` and `mask` after it;
+ * - `setgroups`, `setgid`, `setuid`, then `capabilities` (the uid change clears the
+ *   effective set and, without this order, the ambient one);
+ * - `noNewPrivileges` before `seccomp` (a filter needs one or CAP_SYS_ADMIN), and `seccomp`
+ *   last: its filter applies to every step after it.
  */
 export type Step =
   | ({ op: 'mount' } & MountOptions)

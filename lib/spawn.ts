@@ -112,7 +112,10 @@ export class Subprocess {
     this.exited = exited.then((s) => (this.#status = s));
   }
 
-  /** The pidfd (close-on-exec), owned by this object and closed once the child is reaped: -1 then. */
+  /**
+   * The pidfd (close-on-exec, non-blocking), owned by this object and closed once the child
+   * is reaped: -1 then. Use it to poll or to signal; the reaping is nsbox's.
+   */
   get pidfd(): number {
     return this.#status ? -1 : this.#pidfd;
   }
