@@ -31,7 +31,11 @@ export interface NativeSpawnResult {
   intoCgroup: boolean;
 }
 
-/** (event, a, b, c): Failed → (step, errno, sysop); Held → (step); Exit → (code | -1, signal). */
+/**
+ * (event, a, b, c): Exec → (); Failed → (step, errno, sysop); Held → (step);
+ * Exit → (code, 0) exited, (-1, signal) killed, (-1, 0) status unknown (reaped elsewhere).
+ * A child that dies before exec without a failed step gets no Exec or Failed, only Exit.
+ */
 export type NativeChildListener = (event: ChildEvent, a: number, b: number, c: number) => void;
 
 export interface ProbeSyscallsResult {
