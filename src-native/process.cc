@@ -134,18 +134,32 @@ struct Child {
     if (stack) ReleaseStack(env, stack), stack = nullptr;
   }
 
+  // The C API, not node-addon-api's wrappers: while a worker is being terminated no
+  // JavaScript can run, and node-addon-api turns the failure to throw into a fatal error.
+  // Our callback only settles promises; what it cannot do then, nobody waits for.
   void Emit(Event ev, double a = 0, double b = 0, double c = 0) {
     if (env.GetInstanceData<AddonData>()->tearing_down) return;  // no JavaScript runs any more
-    Napi::HandleScope scope(env);
-    callback.MakeCallback(env.Global(),
-                          {Napi::Number::New(env, ev), Napi::Number::New(env, a), Napi::Number::New(env, b),
-                           Napi::Number::New(env, c)},
-                          *async_context);
-    if (env.IsExceptionPending()) {
-      Napi::Error e = env.GetAndClearPendingException();
-      napi_fatal_exception(env, e.Value());
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+    napi_value argv[4], global, result;
+    double values[4] = {static_cast<double>(ev), a, b, c};
+    bool ok = napi_get_global(env, &global) == napi_ok;
+    for (int i = 0; ok && i < 4; i++) ok = napi_create_double(env, values[i], &argv[i]) == napi_ok;
+    if (ok && napi_make_callback(env, *async_context, global, callback.Value(), 4, argv, &result) != napi_ok) {
+      // A JavaScript exception (from a nextTick run at the end of the callback scope) goes
+      // to 'uncaughtException'; a terminating environment leaves nothing to report.
+      bool pending = false;
+      napi_value error;
+      napi_valuetype type;
+      if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
+          napi_get_and_clear_last_exception(env, &error) == napi_ok && napi_typeof(env, error, &type) == napi_ok &&
+          type != napi_undefined) {
+        napi_fatal_exception(env, error);
+      }
     }
+    napi_close_handle_scope(env, scope);
   }
+
 
   void ReadReports() {
     for (;;) {

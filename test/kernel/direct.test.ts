@@ -58,6 +58,7 @@ describe('pidfdOpen and pidfdSendSignal', () => {
       expect(() => pidfdSendSignal(fd, 'SIGTERM')).toThrow(expect.objectContaining({ code: 'ESRCH', syscall: 'pidfd_send_signal' }));
     } finally {
       fs.closeSync(fd);
+      child.kill('SIGKILL'); // ours; harmless once it has exited
     }
   });
 });

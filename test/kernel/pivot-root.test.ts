@@ -38,7 +38,9 @@ describe.each(STRATEGIES)('pivotRoot ($name)', ({ internals }) => {
     'echo ---',
     `test -e ${marker} && echo reachable || echo unreachable`,
     `test -e ${dir} && echo reachable || echo unreachable`,
-    'touch /usr/nsbox-test-write 2>&1 || true',
+    // access(W_OK) answers EROFS on a read-only mount without writing: a broken read-only
+    // bind cannot leave a file in the host's /usr.
+    'test -w /usr && echo usr-writable || echo usr-read-only',
     'echo ---',
     'cat /proc/self/mountinfo',
   ].join('; ');
@@ -57,13 +59,12 @@ describe.each(STRATEGIES)('pivotRoot ($name)', ({ internals }) => {
     expect(ls.trim().split('\n').sort()).toEqual(['proc', 'tmp', 'usr', ...usrMerged].sort());
     expect(probes.split('\n').slice(0, 2)).toEqual(['unreachable', 'unreachable']);
     expect(fs.readFileSync(marker, 'utf8')).toBe('old'); // it is there, only not for the child
-    expect(probes).toContain('Read-only file system');
+    expect(probes).toContain('usr-read-only');
     // No mount of the old root is left: only the new root, its /usr and its /proc.
     expect([...new Set(mountPoints(mountinfo))].sort()).toEqual(['/', '/proc', '/usr']);
     // And the host saw none of it.
     expect(mountPoints()).not.toContain(rootfs);
     expect(fs.readdirSync(path.join(rootfs, 'usr'))).toEqual([]);
     expect(fs.existsSync(path.join(rootfs, '.old'))).toBe(false);
-    expect(fs.existsSync('/usr/nsbox-test-write')).toBe(false);
   });
 });

@@ -39,7 +39,9 @@ describe.skipIf(!isRoot)('setns into a child\'s namespaces (needs root: joining 
     const child = await spawnWith({
       // A dummy interface where the kernel has the driver, else a bridge: either is only
       // in the child's network namespace.
-      command: sh('{ ip link add nsboxtest0 type dummy 2>/dev/null || ip link add nsboxtest0 type bridge; } && echo ready && read x'),
+      // Guarded: never create it unless the child's network namespace is not ours.
+      command: sh(`[ "$(readlink /proc/self/ns/net)" != "net:[${ourNet.ino}]" ] && ` +
+        '{ ip link add nsboxtest0 type dummy 2>/dev/null || ip link add nsboxtest0 type bridge; } && echo ready && read x'),
       namespaces: ['net', 'uts'],
       plan: [{ op: 'sethostname', hostname: 'nsbox-netns' }],
       stdio: ['pipe', 'pipe', 'inherit'],

@@ -98,16 +98,20 @@ describe.each(STRATEGIES)('lifecycle ($name)', ({ internals }) => {
 
   it('kill(SIGTERM) ends a sleeping child: exited is { code: null, signal: SIGTERM }; afterwards kill is false', async () => {
     const child = await spawnWith({ command: ['sleep', '30'], stdio: 'ignore' }, internals);
-    expect(child.pidfd).toBeGreaterThan(2);
-    expect(child.exitStatus).toBeUndefined();
-    expect(child.kill('SIGTERM')).toBe(true);
-    expect(await child.exited).toEqual({ code: null, signal: 'SIGTERM' });
-    expect(child.exitStatus).toEqual({ code: null, signal: 'SIGTERM' });
-    expect(child.kill()).toBe(false);
-    expect(child.kill('SIGKILL')).toBe(false);
-    expect(child.pidfd).toBe(-1);
-    expect(fs.existsSync(`/proc/${child.pid}/stat`) && fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').includes(') Z ')).toBe(false);
-    expect(() => child.kill('SIGNOPE' as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    try {
+      expect(child.pidfd).toBeGreaterThan(2);
+      expect(child.exitStatus).toBeUndefined();
+      expect(child.kill('SIGTERM')).toBe(true);
+      expect(await child.exited).toEqual({ code: null, signal: 'SIGTERM' });
+      expect(child.exitStatus).toEqual({ code: null, signal: 'SIGTERM' });
+      expect(child.kill()).toBe(false);
+      expect(child.kill('SIGKILL')).toBe(false);
+      expect(child.pidfd).toBe(-1);
+      expect(fs.existsSync(`/proc/${child.pid}/stat`) && fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').includes(') Z ')).toBe(false);
+      expect(() => child.kill('SIGNOPE' as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    } finally {
+      await child[Symbol.asyncDispose](); // a failed assertion must not leave it sleeping
+    }
   });
 
   it('exit codes come through, for many children at once', async () => {
