@@ -71,6 +71,8 @@ export interface SpawnInternals {
   vm?: boolean;
   noClone3?: boolean;
   noIntoCgroup?: boolean;
+  /** Act as a kernel without mount_setattr (before 5.12): mount attributes by bind remount. */
+  noMountSetattr?: boolean;
   /** Fail plan step `faultStep` with `faultErrno` instead of running it. */
   faultStep?: number;
   faultErrno?: number;

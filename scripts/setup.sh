@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 # g++/make/python3: node-gyp builds the addon. iproute2: network namespace tests.
 # util-linux: unshare (the benchmark's comparison) and setpriv (the unprivileged test pass).
-packages=(g++ make python3 iproute2 util-linux)
+# strace: tests that check which system calls a spawn really made.
+packages=(g++ make python3 iproute2 util-linux strace)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -179,9 +179,12 @@ class Executor {
   // flags the mount already has (the kernel refuses to clear locked ones in a user namespace).
   long SetAttr(const char* path, bool recursive, uint64_t set, uint64_t clr, uint64_t propagation) {
     MountAttr attr = {set, clr, propagation, 0};
-    long rc = Sys(SYS_OP_MOUNT_SETATTR, SYS_mount_setattr, AT_FDCWD, P(path), recursive ? AT_RECURSIVE : 0,
-                  P(&attr), sizeof attr);
+    long rc = c_->no_mount_setattr ? -ENOSYS
+                                   : Sys(SYS_OP_MOUNT_SETATTR, SYS_mount_setattr, AT_FDCWD, P(path),
+                                         recursive ? AT_RECURSIVE : 0, P(&attr), sizeof attr);
     if (rc != -ENOSYS) return rc;
+    // Before 5.12. Note: the remount below changes the mount at path only, not its
+    // submounts, even when recursive is asked for.
     if (propagation) {
       rc = Sys(SYS_OP_MOUNT, SYS_mount, 0, P(path), 0, static_cast<long>(propagation | (recursive ? MS_REC : 0)), 0);
       if (rc < 0) return rc;

@@ -120,6 +120,7 @@ struct ChildContext {
   bool sync_first = false; // wait for the parent (maps, cgroup.procs) before any step
   int fault_step = -1;     // test-only: fail this step with fault_errno instead of running it
   int fault_errno = 0;
+  bool no_mount_setattr = false;  // test-only: act as a kernel before 5.12 (the remount fallback)
 };
 
 // A decoded, validated plan and the memory the child reads.

@@ -359,6 +359,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   bool no_into_cgroup = opts.Get("noIntoCgroup").ToBoolean();
   ctx.fault_step = static_cast<int>(OptInt(opts, "faultStep", -1));
   ctx.fault_errno = static_cast<int>(OptInt(opts, "faultErrno", 0));
+  ctx.no_mount_setattr = opts.Get("noMountSetattr").ToBoolean();
 
   // stdio: parent ends of pipes are returned; child ends close after clone.
   Napi::Value stdio_v = opts.Get("stdio");

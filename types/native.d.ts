@@ -18,6 +18,7 @@ export interface NativeSpawnOptions {
   vm?: boolean;
   noClone3?: boolean;
   noIntoCgroup?: boolean;
+  noMountSetattr?: boolean;
   faultStep?: number;
   faultErrno?: number;
 }

@@ -4,7 +4,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { spawnWith } from '../../lib/spawn';
-import { CGROUP_ROOT, STRATEGIES, cgroupUnavailable, run, sh, testName } from '../helpers/env';
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import { NsboxSystemError } from '../../lib/index';
+import { CGROUP_ROOT, REGISTER_TS, STRATEGIES, cgroupUnavailable, repoRoot, run, sh, testName } from '../helpers/env';
+import { expectNoLeaks, openFds } from '../helpers/proc';
 
 const unavailable = cgroupUnavailable();
 const CGROUP_SUPER_MAGIC = 0x27e0eb;
@@ -53,6 +57,47 @@ describe.skipIf(unavailable)(`cgroups${unavailable ? ` (skipped: ${unavailable})
       expect(stdout.split('\n')).toContain(inGroup());
       expect(child.bornInCgroup).toBe(false);
     });
+  });
+
+  it('born there, as the kernel saw it: clone3 with CLONE_INTO_CGROUP and no write to cgroup.procs (strace)', async () => {
+    const strace = ['/usr/bin/strace', '/bin/strace'].find((p) => fs.existsSync(p));
+    if (!strace) throw new Error('strace is missing: scripts/setup.sh installs it');
+    const syscalls = (internals: object) => {
+      const log = path.join(os.tmpdir(), `${name}.strace`);
+      const code = `require(${JSON.stringify(path.join(repoRoot, 'lib', 'spawn.ts'))})
+        .spawnWith({ command: ['/bin/true'], cgroup: ${JSON.stringify(group)}, stdio: 'ignore' }, ${JSON.stringify(internals)})
+        .then((c) => c.exited)`;
+      try {
+        execFileSync(strace, ['-f', '-qq', '-e', 'trace=clone,clone3,openat', '-o', log, process.execPath, '-r', REGISTER_TS, '-e', code]);
+        return fs.readFileSync(log, 'utf8');
+      } finally {
+        fs.rmSync(log, { force: true });
+      }
+    };
+    const born = syscalls({});
+    expect(born).toMatch(/clone3\(\{flags=[^}]*CLONE_INTO_CGROUP/);
+    expect(born).not.toContain('cgroup.procs');
+    const moved = syscalls({ noIntoCgroup: true });
+    expect(moved).not.toContain('CLONE_INTO_CGROUP');
+    expect(moved).toMatch(/openat\(\d+, "cgroup\.procs", O_WRONLY\|O_CLOEXEC\) = \d+/);
+  });
+
+  it('a cgroup.procs that cannot be written fails at step cgroup: the waiting child is ended and reaped, nothing leaks', async () => {
+    // A group removed after its fd was opened has no cgroup.procs any more.
+    const gone = path.join(group, 'gone');
+    fs.mkdirSync(gone);
+    const fd = fs.openSync(gone, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    fs.rmdirSync(gone);
+    try {
+      const before = openFds();
+      const error = await spawnWith({ command: ['/bin/true'], cgroup: fd, stdio: ['pipe', 'pipe', 'pipe'] }, { noIntoCgroup: true })
+        .then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(NsboxSystemError);
+      expect(error).toMatchObject({ code: 'ENOENT', step: 'cgroup', syscall: 'write' });
+      expect(await expectNoLeaks(before)).toEqual([]);
+    } finally {
+      fs.closeSync(fd);
+    }
   });
 
   it('the cgroup seen from the parent while the child runs, and an open cgroup fd works too', async () => {
