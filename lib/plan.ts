@@ -1,7 +1,7 @@
 // The child plan: the steps a spawned process runs between clone and exec, validated here
 // and encoded into one buffer for the addon. The layout mirrors src-native/plan.h.
 import type { Capability } from './capabilities';
-import { capabilityMask } from './capabilities';
+import { capabilityMask, lastCapability } from './capabilities';
 import { InvalidArgValueError, OutOfRangeError } from './errors';
 import { checkHostname } from './identity';
 import { encodeAttributes, type MountAttributes, type MountOptions, umountFlagBits, type UmountOptions, validateMountOptions } from './mounts';
@@ -298,7 +298,7 @@ function encodeStep(name: string, step: unknown, t: StringTable): EncodedStep {
       if ((ambient & ~(permitted & inheritable)) !== 0n) {
         throw new InvalidArgValueError(`${name}.ambient`, s.ambient, 'must be a subset of both permitted and inheritable');
       }
-      return { op: OP.capabilities, args: [bounding, effective, permitted, inheritable, ambient].flatMap(split64) };
+      return { op: OP.capabilities, args: [...[bounding, effective, permitted, inheritable, ambient].flatMap(split64), lastCapability()] };
     }
     case 'noNewPrivileges':
       return { op: OP.noNewPrivileges, args: [] };

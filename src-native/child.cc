@@ -255,10 +255,13 @@ class Executor {
       cur[1].effective = cur[1].permitted;
       if ((rc = Sys(SYS_OP_CAPSET, SYS_capset, P(&hdr), P(cur))) < 0) return rc;
     }
-    for (int cap = 0; cap < 64; cap++) {
+    // Only up to the kernel's last capability (/proc/sys/kernel/cap_last_cap, read by
+    // lib/): the kernel checks CAP_SETPCAP before the number, so a caller without it gets
+    // EPERM rather than EINVAL for a capability past the last.
+    uint32_t last = s.a[10] < 64 ? s.a[10] : 63;
+    for (uint32_t cap = 0; cap <= last; cap++) {
       if (bounding & (1ULL << cap)) continue;
       rc = Sys(SYS_OP_PRCTL, SYS_prctl, PR_CAPBSET_DROP, cap);
-      if (rc == -EINVAL) break;  // past the kernel's last capability
       if (rc < 0) return rc;
     }
     struct __user_cap_data_struct data[2] = {

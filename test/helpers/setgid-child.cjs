@@ -14,7 +14,19 @@ async function main() {
   let out = '';
   for await (const chunk of child.stdout) out += chunk;
   const exit = await child.exited;
-  console.log(JSON.stringify({ before, after: fs.statSync('/proc/self/environ').uid, gid: out.trim(), exit }));
+  // This process holds CAP_SETGID as an ambient capability, which a child inherits; a
+  // capabilities step with ambient [] must clear it (PR_CAP_AMBIENT_CLEAR_ALL).
+  const caps = await spawn({
+    command: ['/bin/sh', '-c', 'grep CapAmb /proc/self/status; grep CapAmb /proc/$PPID/status'],
+    plan: [{ op: 'capabilities', permitted: ['CAP_SETGID'], effective: ['CAP_SETGID'], inheritable: ['CAP_SETGID'], ambient: [] }],
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let capsOut = '';
+  for await (const chunk of caps.stdout) capsOut += chunk;
+  await caps.exited;
+  const [ambientChild] = capsOut.trim().split('\n').map((l) => l.split(/\s+/)[1]);
+  const ambientOurs = fs.readFileSync('/proc/self/status', 'utf8').match(/^CapAmb:\s+(\w+)$/m)[1];
+  console.log(JSON.stringify({ before, after: fs.statSync('/proc/self/environ').uid, gid: out.trim(), exit, ambientOurs, ambientChild }));
 }
 main().catch((e) => {
   console.log(JSON.stringify({ error: String(e && e.stack) }));

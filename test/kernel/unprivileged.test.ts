@@ -81,6 +81,25 @@ describe.skipIf(reason)(`as uid ${NOBODY}${reason ? ` (skipped: ${reason})` : ''
     });
     expect(status).toEqual({ code: 0, signal: null });
     const r = JSON.parse(stdout);
-    expect(r).toEqual({ before: NOBODY, after: NOBODY, gid: '1234', exit: { code: 0, signal: null } });
+    expect(r).toEqual({
+      before: NOBODY, after: NOBODY, gid: '1234', exit: { code: 0, signal: null },
+      ambientOurs: '0000000000000040', // CAP_SETGID (6), inherited from setpriv
+      ambientChild: '0000000000000000', // cleared by the capabilities step
+    });
+  });
+
+  it('the default maps map the caller\'s own uid and gid to root, each from its own id (uid != gid here)', async () => {
+    const GID = 100;
+    const { stdout, status } = await run({
+      command: [setpriv!, `--reuid=${NOBODY}`, `--regid=${GID}`, '--clear-groups', '--inh-caps=-all', process.execPath, '-r', `${view}/test/helpers/register-ts.cjs`, '-e',
+        `require('${view}/lib/index.ts').spawn({ command: ['/bin/sh', '-c', 'cat /proc/self/uid_map /proc/self/gid_map; id -u; id -g'], namespaces: ['user'], stdio: ['ignore', 'pipe', 'inherit'] })
+          .then(async (c) => { let o = ''; for await (const d of c.stdout) o += d; await c.exited; process.stdout.write(o); })`],
+      namespaces: ['mount'],
+      plan,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp' },
+    });
+    expect(status).toEqual({ code: 0, signal: null });
+    const [uidMap, gidMap, uid, gid] = stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' '));
+    expect([uidMap, gidMap, uid, gid]).toEqual([`0 ${NOBODY} 1`, `0 ${GID} 1`, '0', '0']);
   });
 });
