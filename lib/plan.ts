@@ -22,9 +22,12 @@ export type RlimitValue = number | bigint | 'unlimited';
 export interface CapabilitySets {
   /** @default 'all' (nothing dropped) */
   bounding?: readonly Capability[] | 'all';
-  /** @default the bounding set */
+  /** @default the permitted set */
   effective?: readonly Capability[] | 'all';
-  /** @default the bounding set */
+  /**
+   * Given: exactly these (capset fails with EPERM for one the process does not hold).
+   * @default what the process holds, within the bounding set
+   */
   permitted?: readonly Capability[] | 'all';
   /** @default [] */
   inheritable?: readonly Capability[] | 'all';
@@ -290,15 +293,17 @@ function encodeStep(name: string, step: unknown, t: StringTable): EncodedStep {
     case 'capabilities': {
       const set = (key: string, fallback: unknown) => capabilityMask(`${name}.${key}`, s[key] ?? fallback);
       const bounding = set('bounding', 'all');
-      const effective = s.effective === undefined ? bounding : set('effective', []);
+      // Not given: the child narrows these to what it holds (a11 bits, child.cc Caps).
       const permitted = s.permitted === undefined ? bounding : set('permitted', []);
+      const effective = s.effective === undefined ? permitted : set('effective', []);
       const inheritable = set('inheritable', []);
       const ambient = set('ambient', []);
       if ((effective & ~permitted) !== 0n) throw new InvalidArgValueError(`${name}.effective`, s.effective, 'must be a subset of permitted');
       if ((ambient & ~(permitted & inheritable)) !== 0n) {
         throw new InvalidArgValueError(`${name}.ambient`, s.ambient, 'must be a subset of both permitted and inheritable');
       }
-      return { op: OP.capabilities, args: [...[bounding, effective, permitted, inheritable, ambient].flatMap(split64), lastCapability()] };
+      const defaulted = (s.permitted === undefined ? 1 : 0) | (s.effective === undefined ? 2 : 0);
+      return { op: OP.capabilities, args: [...[bounding, effective, permitted, inheritable, ambient].flatMap(split64), lastCapability(), defaulted] };
     }
     case 'noNewPrivileges':
       return { op: OP.noNewPrivileges, args: [] };

@@ -250,6 +250,9 @@ class Executor {
     struct __user_cap_data_struct cur[2];
     long rc = Sys(SYS_OP_CAPGET, SYS_capget, P(&hdr), P(cur));
     if (rc < 0) return rc;
+    uint64_t held = (static_cast<uint64_t>(cur[1].permitted) << 32) | cur[0].permitted;
+    if (s.a[11] & 1) perm = held & bounding;
+    if (s.a[11] & 2) eff = perm;
     if (cur[0].effective != cur[0].permitted || cur[1].effective != cur[1].permitted) {
       cur[0].effective = cur[0].permitted;
       cur[1].effective = cur[1].permitted;

@@ -26,7 +26,8 @@ enum Op : uint32_t {
   OP_SETGROUPS = 14,    // a0 blob (u32 gids), a1 count
   OP_SETGID = 15,       // a0 gid
   OP_SETUID = 16,       // a0 uid
-  OP_CAPS = 17,         // a0..a9: bounding, effective, permitted, inheritable, ambient (lo/hi); a10 last cap
+  OP_CAPS = 17,         // a0..a9: bounding, effective, permitted, inheritable, ambient (lo/hi); a10 last cap;
+                        // a11 bits: 1 permitted, 2 effective not given (= what the process holds, within bounding)
   OP_NO_NEW_PRIVS = 18, //
   OP_SECCOMP = 19,      // a0 blob (struct sock_filter[]), a1 byte length, a2 flags
   OP_DUMPABLE = 20,     // a0 0|1

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { capabilityNames, type Capability } from '../../lib/index';
+import { CAPABILITIES, capabilityNames, type Capability } from '../../lib/index';
 import { NsboxSystemError } from '../../lib/errors';
 import { STRATEGIES, isRoot, ns, procStatus, rmTmp, run, sh, tmpDir } from '../helpers/env';
 import { X86_64, denySyscalls } from '../helpers/bpf';
@@ -74,6 +74,57 @@ describe.each(STRATEGIES)('plan steps ($name)', ({ internals }) => {
       expect(capabilityNames(st.CapPrm)).toEqual(ambient);
       expect(capabilityNames(st.CapEff)).toEqual(ambient);
     });
+  });
+
+  it('the effective set is what the step sets: without CAP_SYS_ADMIN effective, a later mount step is EPERM', async () => {
+    const target = path.join(dir, 'mnt');
+    fs.mkdirSync(target);
+    // What the child holds: ours as root (this host's root may lack some), all of them as
+    // root of its own user namespace otherwise.
+    const held = isRoot ? capabilityNames(procStatus(fs.readFileSync('/proc/self/status', 'utf8')).CapPrm) : [...CAPABILITIES];
+    const mountStep = { op: 'mount', source: 'tmpfs', target, type: 'tmpfs' } as const;
+    const error = await run({
+      command: ['/bin/true'],
+      namespaces: ns('mount'),
+      plan: [{ op: 'capabilities', permitted: held, effective: held.filter((c) => c !== 'CAP_SYS_ADMIN') }, mountStep],
+    }, internals).then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code: 'EPERM', syscall: 'mount', step: 'mount', stepIndex: 1 });
+    // With it effective, the same mount works; so does a step that gives no sets at all
+    // (it keeps what the process holds, whatever this host's root lacks).
+    for (const caps of [{ permitted: held, effective: held }, {}]) {
+      const ok = await run({ command: ['/bin/true'], namespaces: ns('mount'), plan: [{ op: 'capabilities', ...caps }, mountStep] }, internals);
+      expect(ok.status).toEqual({ code: 0, signal: null });
+    }
+  });
+
+  it('failing capabilities steps name the call that failed: capset to raise permitted, prctl to drop bounding without CAP_SETPCAP', async () => {
+    const only = (...c: Capability[]) => ({ op: 'capabilities', permitted: c, effective: c } as const);
+    const raise = await run({ command: ['/bin/true'], namespaces: ns(), plan: [only('CAP_CHOWN'), only('CAP_KILL')] }, internals)
+      .then(() => undefined, (e: unknown) => e);
+    expect(raise).toMatchObject({ code: 'EPERM', syscall: 'capset', step: 'capabilities', stepIndex: 1 });
+    const drop = await run({ command: ['/bin/true'], namespaces: ns(), plan: [only('CAP_CHOWN'), { ...only('CAP_CHOWN'), bounding: ['CAP_CHOWN'] }] }, internals)
+      .then(() => undefined, (e: unknown) => e);
+    expect(drop).toMatchObject({ code: 'EPERM', syscall: 'prctl', step: 'capabilities', stepIndex: 1 });
+  });
+
+  it.each([
+    ['mount_setattr', {}],
+    ['the bind remount fallback (kernels before 5.12)', { noMountSetattr: true }],
+  ])('bind with readonly, nosuid, nodev, noexec: the child\'s mountinfo shows them (%s)', async (_, knobs) => {
+    const source = path.join(dir, 'src');
+    const target = path.join(dir, 'dst');
+    fs.mkdirSync(source);
+    const { stdout, status } = await run({
+      command: sh(`grep " ${target} " /proc/self/mountinfo`),
+      namespaces: ns('mount'),
+      plan: [
+        { op: 'mountSetattr', path: '/', recursive: true, propagation: 'private' },
+        { op: 'bind', source, target, createTarget: true, readonly: true, nosuid: true, nodev: true, noexec: true },
+      ],
+    }, { ...internals, ...knobs });
+    expect(status).toEqual({ code: 0, signal: null });
+    const options = stdout.trim().split(' ')[5].split(',');
+    expect(options).toEqual(expect.arrayContaining(['ro', 'nosuid', 'nodev', 'noexec']));
   });
 
   it('setrlimit: the shell reports the soft and hard limits set', async () => {
