@@ -127,7 +127,6 @@ const probeGroups = (dir: string | null) =>
 
 describe(`probe() as uid ${process.geteuid?.()}`, () => {
   let r: HostProbe;
-  let elapsed: number;
   let fdsBefore: Map<string, string>;
   let fdsAfter: Map<string, string>;
   let childrenAfter: number[];
@@ -135,9 +134,7 @@ describe(`probe() as uid ${process.geteuid?.()}`, () => {
   beforeAll(async () => {
     await probe(); // warm up: the addon loads, the first spawn maps the child stack
     fdsBefore = openFds();
-    const t = performance.now();
     r = await probe();
-    elapsed = performance.now() - t;
     await new Promise((res) => setImmediate(res));
     fdsAfter = openFds();
     childrenAfter = children();
@@ -161,8 +158,8 @@ describe(`probe() as uid ${process.geteuid?.()}`, () => {
     expect(['disabled', 'strict', 'filter']).toContain(r.seccomp.mode);
   });
 
-  it('takes well under a second, reaps every child and leaves no fd open', () => {
-    expect(elapsed).toBeLessThan(1000);
+  // (How long it takes is a benchmark's business, not a test's: about 5-15 ms here.)
+  it('reaps every child and leaves no fd open', () => {
     expect(childrenAfter).toEqual([]);
     const added = [...fdsAfter].filter(([fd, target]) => fdsBefore.get(fd) !== target);
     expect(added).toEqual([]);
