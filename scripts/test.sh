@@ -10,6 +10,9 @@ chmod 777 "$results"
 trap 'rm -rf "$results"' EXIT
 vitest_args=(--reporter=default --reporter=json)
 
+echo "== type check (lib and tests)"
+npx --no-install tsc -p tsconfig.test.json
+
 echo "== vitest as $(id -un) (uid $(id -u))"
 npx --no-install vitest run "${vitest_args[@]}" --outputFile.json="$results/root.json"
 
