@@ -196,6 +196,9 @@ function envList(value: unknown): string[] {
   return list;
 }
 
+/** The events the addon reports for a child (ChildEvent in types/native.d.ts). */
+const EVENT = { exec: 1, failed: 2, held: 3, exit: 4 } as const;
+
 function prepareStdio(value: unknown): number[] {
   const spec = value === undefined ? 'pipe' : value;
   const entries: unknown[] = typeof spec === 'string' ? [spec, spec, spec] : v.array('options.stdio', spec);
@@ -327,13 +330,13 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     onEvent = (event, a, b, c) => {
-      if (event === 1) {
+      if (event === EVENT.exec) {
         if (signal?.aborted) return; // killed already: the exit rejects
         child = new Subprocess(result, streams, exited);
         resolve(child);
-      } else if (event === 2) {
+      } else if (event === EVENT.failed) {
         failure = stepError(plan.steps, a, b, c);
-      } else if (event === 4) {
+      } else if (event === EVENT.exit) {
         exitedAlready = true;
         // Nobody reads stdin any more: close our end (as child_process does on exit).
         streams[0]?.destroy();

@@ -79,7 +79,6 @@ constexpr uint32_t kPlanVersion = 1;
 constexpr uint32_t kStepArgs = 12;
 constexpr uint32_t kNone = 0xffffffffu;
 constexpr int kMaxStdio = 64;
-constexpr int kStdioClosed = -1;
 constexpr int kStdioNull = -3;  // /dev/null, opened by the child
 
 struct RawStep {
@@ -114,7 +113,7 @@ struct ChildContext {
   uint32_t strings_len = 0;
   const char* const* argv = nullptr;
   const char* const* envp = nullptr;
-  int stdio[kMaxStdio];  // source fd in the child for each target fd, kStdioClosed or kStdioNull
+  int stdio[kMaxStdio];  // source fd in the child for each target fd, -1 (closed) or kStdioNull
   int stdio_count = 0;
   int report_fd = -1;
   int sync_fd = -1;        // read end: one byte per release

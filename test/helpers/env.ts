@@ -1,6 +1,6 @@
 // What the kernel tests need to know about where they run, and small helpers to run a child
 // and read what it printed.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -126,4 +126,24 @@ export function runNode(code: string, env: Record<string, string> = {}): Promise
       resolve({ stdout, stderr, code: error ? ((error as { code?: number }).code ?? null) : 0 });
     });
   });
+}
+
+/**
+ * Runs spawnWith(options, internals) in a fresh node under `strace -f`, tracing only the
+ * given system calls (`'clone3,openat'`), and returns the log: what the kernel was really
+ * asked, where the library's own report would prove nothing.
+ */
+export function straceSpawn(options: object, internals: object, syscalls: string): string {
+  const strace = ['/usr/bin/strace', '/bin/strace'].find((p) => fs.existsSync(p));
+  if (!strace) throw new Error('strace is missing: scripts/setup.sh installs it');
+  const dir = tmpDir('strace');
+  const log = path.join(dir, 'log');
+  const code = `require(${JSON.stringify(path.join(repoRoot, 'lib', 'spawn.ts'))})
+    .spawnWith(${JSON.stringify(options)}, ${JSON.stringify(internals)}).then((c) => c.exited)`;
+  try {
+    execFileSync(strace, ['-f', '-qq', '-e', `trace=${syscalls}`, '-o', log, process.execPath, '-r', REGISTER_TS, '-e', code]);
+    return fs.readFileSync(log, 'utf8');
+  } finally {
+    rmTmp(dir);
+  }
 }

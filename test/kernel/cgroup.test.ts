@@ -4,10 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { spawnWith } from '../../lib/spawn';
-import { execFileSync } from 'node:child_process';
-import os from 'node:os';
 import { NsboxSystemError } from '../../lib/index';
-import { CGROUP_ROOT, REGISTER_TS, STRATEGIES, cgroupUnavailable, repoRoot, run, sh, testName } from '../helpers/env';
+import { CGROUP_ROOT, STRATEGIES, cgroupUnavailable, run, sh, straceSpawn, testName } from '../helpers/env';
 import { expectNoLeaks, openFds } from '../helpers/proc';
 
 const unavailable = cgroupUnavailable();
@@ -60,20 +58,8 @@ describe.skipIf(unavailable)(`cgroups${unavailable ? ` (skipped: ${unavailable})
   });
 
   it('born there, as the kernel saw it: clone3 with CLONE_INTO_CGROUP and no write to cgroup.procs (strace)', async () => {
-    const strace = ['/usr/bin/strace', '/bin/strace'].find((p) => fs.existsSync(p));
-    if (!strace) throw new Error('strace is missing: scripts/setup.sh installs it');
-    const syscalls = (internals: object) => {
-      const log = path.join(os.tmpdir(), `${name}.strace`);
-      const code = `require(${JSON.stringify(path.join(repoRoot, 'lib', 'spawn.ts'))})
-        .spawnWith({ command: ['/bin/true'], cgroup: ${JSON.stringify(group)}, stdio: 'ignore' }, ${JSON.stringify(internals)})
-        .then((c) => c.exited)`;
-      try {
-        execFileSync(strace, ['-f', '-qq', '-e', 'trace=clone,clone3,openat', '-o', log, process.execPath, '-r', REGISTER_TS, '-e', code]);
-        return fs.readFileSync(log, 'utf8');
-      } finally {
-        fs.rmSync(log, { force: true });
-      }
-    };
+    const syscalls = (internals: object) =>
+      straceSpawn({ command: ['/bin/true'], cgroup: group, stdio: 'ignore' }, internals, 'clone,clone3,openat');
     const born = syscalls({});
     expect(born).toMatch(/clone3\(\{flags=[^}]*CLONE_INTO_CGROUP/);
     expect(born).not.toContain('cgroup.procs');

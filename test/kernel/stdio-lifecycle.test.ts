@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { native } from '../../lib/native';
 import { spawnWith } from '../../lib/spawn';
-import { REGISTER_TS, STRATEGIES, ns, repoRoot, rmTmp, run, sh, text, tmpDir } from '../helpers/env';
+import { STRATEGIES, ns, rmTmp, run, sh, straceSpawn, text, tmpDir } from '../helpers/env';
 
 /** fds of ours that a child would inherit across exec if nothing closed them. */
 function inheritableFds(): number[] {
@@ -88,26 +88,15 @@ describe('fds without close-on-exec (CVE-2024-21626)', () => {
   // Node marks every fd it inherits close-on-exec at startup, so only native code can hold
   // one without: a test cannot make one. What must hold is the kernel call that covers
   // them all: before exec the child marks every fd above its stdio close-on-exec.
-  const strace = ['/usr/bin/strace', '/bin/strace'].find((p) => fs.existsSync(p));
-  it.each(STRATEGIES)('the child marks every fd above its stdio close-on-exec before exec ($name)', async ({ internals }) => {
-    if (!strace) throw new Error('strace is missing: scripts/setup.sh installs it');
-    const log = path.join(tmpDir('strace'), 'log');
-    try {
-      const code = `require(${JSON.stringify(path.join(repoRoot, 'lib', 'spawn.ts'))})
-        .spawnWith({ command: ['/bin/true'], stdio: ['ignore', 'ignore', 'ignore', 'ignore'] }, ${JSON.stringify(internals)})
-        .then((c) => c.exited)`;
-      const { execFileSync } = await import('node:child_process');
-      execFileSync(strace, ['-f', '-qq', '-e', 'trace=close_range,execve', '-o', log, process.execPath, '-r', REGISTER_TS, '-e', code]);
-      const lines = fs.readFileSync(log, 'utf8').split('\n');
-      const exec = lines.findIndex((l) => /execve\("\/bin\/true"/.test(l));
-      const pid = lines[exec]?.split(' ')[0];
-      const mark = lines.findIndex((l) => l.startsWith(`${pid} `) && /close_range\(4, 4294967295, CLOSE_RANGE_CLOEXEC\) = 0/.test(l));
-      expect(exec).toBeGreaterThan(-1);
-      expect(mark).toBeGreaterThan(-1); // fds 4 and up (above the 4 stdio fds asked for)
-      expect(mark).toBeLessThan(exec);
-    } finally {
-      rmTmp(path.dirname(log));
-    }
+  it.each(STRATEGIES)('the child marks every fd above its stdio close-on-exec before exec ($name)', ({ internals }) => {
+    const log = straceSpawn({ command: ['/bin/true'], stdio: ['ignore', 'ignore', 'ignore', 'ignore'] }, internals, 'close_range,execve');
+    const lines = log.split('\n');
+    const exec = lines.findIndex((l) => /execve\("\/bin\/true"/.test(l));
+    const pid = lines[exec]?.split(' ')[0];
+    const mark = lines.findIndex((l) => l.startsWith(`${pid} `) && /close_range\(4, 4294967295, CLOSE_RANGE_CLOEXEC\) = 0/.test(l));
+    expect(exec).toBeGreaterThan(-1);
+    expect(mark).toBeGreaterThan(-1); // fds 4 and up (above the 4 stdio fds asked for)
+    expect(mark).toBeLessThan(exec);
   });
 });
 
