@@ -145,3 +145,42 @@ export class StateError extends Error {
     super(message);
   }
 }
+
+// ---- cgroups ---------------------------------------------------------------------------
+
+/**
+ * A cgroup controller this host does not offer where it is needed, never silently ignored:
+ * names the controller, the group whose `cgroup.controllers` lacks it, and the host's mode.
+ */
+export class CgroupControllerError extends Error {
+  readonly code = 'ERR_NSBOX_CGROUP_CONTROLLER';
+  readonly hint?: string;
+  constructor(
+    readonly controller: string,
+    readonly path: string,
+    readonly mode: string,
+    hint?: string,
+  ) {
+    super(`the cgroup controller '${controller}' is not available at ${path} (cgroup mode: ${mode})${hint ? ` (hint: ${hint})` : ''}`);
+    if (hint) this.hint = hint;
+  }
+}
+
+/** No cgroup v2 hierarchy to work in (a legacy-only host, or none mounted), or a path outside it. */
+export class CgroupUnavailableError extends Error {
+  readonly code = 'ERR_NSBOX_CGROUP_UNAVAILABLE';
+  readonly hint?: string;
+  constructor(message: string, hint?: string) {
+    super(hint ? `${message} (hint: ${hint})` : message);
+    if (hint) this.hint = hint;
+  }
+}
+
+/** A Node fs error as an NsboxSystemError naming the file, with a hint where the fix is known. */
+export function fsError(e: unknown, syscall: string, file: string, hint?: string): NsboxSystemError | unknown {
+  const errno = (e as NodeJS.ErrnoException | null)?.errno;
+  if (typeof errno !== 'number') return e;
+  const error = new NsboxSystemError(-errno, syscall, file);
+  error.cause = e;
+  return withHint(error, hint);
+}

@@ -12,4 +12,6 @@ export { CAPABILITIES, capabilityNames } from './capabilities';
 export type { Capability } from './capabilities';
 export { NsboxSystemError, InvalidArgTypeError, InvalidArgValueError, OutOfRangeError, StateError } from './errors';
 export { probe } from './probe';
-export type { HostProbe, Support, UserNamespaceProbe, UserNamespaceSysctls, CgroupProbe, CgroupMode, SeccompProbe, LandlockProbe } from './probe';
+export type { HostProbe, Support, UserNamespaceProbe, UserNamespaceSysctls, CgroupProbe, SeccompProbe, LandlockProbe } from './probe';
+export * from './cgroup/index';
+export { CgroupControllerError, CgroupUnavailableError } from './errors';

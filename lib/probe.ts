@@ -5,7 +5,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { cgroupHost, DELEGATE_HINT, type CgroupHost } from './cgroup/discover';
 import { userNamespaceHint } from './errors';
+import { mountOf, readMountinfo, type MountEntry } from './mountinfo';
 import type { NamespaceType } from './namespaces';
 import { native } from './native';
 import type { Step } from './plan';
@@ -45,25 +47,9 @@ export interface UserNamespaceProbe {
   sysctls: UserNamespaceSysctls;
 }
 
-export type CgroupMode = 'unified' | 'hybrid' | 'legacy' | 'none';
+export type { CgroupMode } from './cgroup/discover';
 
-export interface CgroupProbe {
-  /**
-   * `'unified'`: cgroup2 only (`/sys/fs/cgroup`); `'hybrid'`: cgroup2 beside v1 hierarchies
-   * that hold controllers (systemd's `/sys/fs/cgroup/unified`); `'legacy'`: v1 only;
-   * `'none'`: no cgroup filesystem mounted. From `/proc/self/mountinfo`.
-   */
-  mode: CgroupMode;
-  /** Where cgroup2 is mounted, or null. */
-  mount: string | null;
-  /** Controllers cgroup2 offers: `cgroup.controllers` at the mount's root. */
-  controllers: string[];
-  /** Controllers bound to v1 hierarchies, which cgroup2 therefore cannot offer. */
-  legacyControllers: string[];
-  /** This process's cgroup2 directory (the `0::` line of `/proc/self/cgroup` under the mount), or null. */
-  ownPath: string | null;
-  /** `cgroup.controllers` of that directory: what a child group of it may enable. */
-  ownControllers: string[];
+export interface CgroupProbe extends CgroupHost {
   /**
    * A child group could be made in `ownPath` (mkdir of `nsbox-probe-<pid>-<random>`, removed
    * at once). Without it, nsbox can only run containers in this process's own cgroup.
@@ -71,8 +57,6 @@ export interface CgroupProbe {
   canCreateChildren: boolean;
   /** Why `canCreateChildren` is false and what to do. */
   reason?: string;
-  /** What the mode costs where it is not `'unified'`, and how to change it. */
-  modeHint?: string;
 }
 
 export interface SeccompProbe {
@@ -127,7 +111,6 @@ const CHILD_ENV = { PATH: ['/usr/local/bin', '/usr/bin', '/bin', ...(process.env
 const CONTAINER_NAMESPACES: NamespaceType[] = ['user', 'mount', 'uts', 'ipc', 'pid', 'net', 'cgroup'];
 // One instruction, BPF_RET|BPF_K SECCOMP_RET_ALLOW: struct sock_filter { u16 code; u8 jt, jf; u32 k }.
 const ALLOW_ALL = new Uint8Array([0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x7f]);
-const DELEGATE_HINT = 'run under `systemd-run --user --scope -p Delegate=yes` (its cgroup is then yours), or as root';
 
 /** The `code` of a system error (from the addon or from Node's fs); anything else is a bug and rethrown. */
 function codeOf(e: unknown): string {
@@ -170,56 +153,6 @@ function readNumber(file: string): number | undefined {
     return undefined;
   }
 }
-
-function readWords(file: string): string[] {
-  try {
-    return fs.readFileSync(file, 'utf8').split(/\s+/).filter(Boolean);
-  } catch {
-    return [];
-  }
-}
-
-// ---- mountinfo -----------------------------------------------------------------------
-
-interface MountEntry {
-  /** The mounted directory of the filesystem (field 4). */
-  root: string;
-  mountPoint: string;
-  fstype: string;
-  superOptions: string[];
-}
-
-const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-
-/** /proc/self/mountinfo (proc(5)): `id parent dev root mountpoint options [optional…] - fstype source superoptions`. */
-function readMountinfo(): MountEntry[] {
-  const entries: MountEntry[] = [];
-  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const fields = line.split(' ');
-    const dash = fields.indexOf('-', 6);
-    if (dash < 0 || fields.length < dash + 4) continue;
-    entries.push({
-      root: unescape(fields[3]),
-      mountPoint: unescape(fields[4]),
-      fstype: fields[dash + 1],
-      superOptions: fields[dash + 3].split(','),
-    });
-  }
-  return entries;
-}
-
-/** The mount a path lives on: the last-mounted one whose mount point is its longest prefix. */
-function mountOf(mounts: readonly MountEntry[], file: string): MountEntry | undefined {
-  let best: MountEntry | undefined;
-  for (const m of mounts) {
-    const inside = m.mountPoint === '/' || file === m.mountPoint || file.startsWith(`${m.mountPoint}/`);
-    if (inside && (!best || m.mountPoint.length >= best.mountPoint.length)) best = m;
-  }
-  return best;
-}
-
-// Super options of a v1 cgroup mount that are not controllers (Documentation/admin-guide/cgroup-v1).
-const V1_NON_CONTROLLERS = new Set(['rw', 'ro', 'none', 'all', 'noprefix', 'xattr', 'clone_children', 'cpuset_v2_mode', 'favordynmods', 'nofavordynmods']);
 
 // ---- the tries -------------------------------------------------------------------------
 
@@ -295,45 +228,7 @@ async function probeSeccomp(mode: number): Promise<SeccompProbe> {
 }
 
 function cgroupLayout(mounts: readonly MountEntry[]): CgroupProbe {
-  const v2 = mounts.filter((m) => m.fstype === 'cgroup2');
-  const main = v2.find((m) => m.mountPoint === '/sys/fs/cgroup') ?? v2.find((m) => m.mountPoint === '/sys/fs/cgroup/unified') ?? v2[0];
-  const legacy = new Set<string>();
-  for (const m of mounts) {
-    if (m.fstype !== 'cgroup') continue;
-    for (const o of m.superOptions) if (!o.includes('=') && !V1_NON_CONTROLLERS.has(o)) legacy.add(o);
-  }
-  const legacyControllers = [...legacy].sort();
-  const anyV1 = mounts.some((m) => m.fstype === 'cgroup');
-  const mode: CgroupMode = main ? (legacyControllers.length ? 'hybrid' : 'unified') : anyV1 ? 'legacy' : 'none';
-
-  let ownPath: string | null = null;
-  if (main) {
-    const line = fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.startsWith('0::'));
-    const own = line?.slice(3);
-    // The mount shows the hierarchy from its root (field 4 of mountinfo), both relative to this cgroup namespace.
-    if (own?.startsWith('/') && !own.split('/').includes('..')) {
-      const rootDir = main.root === '/' ? '' : main.root;
-      if (own === main.root || own.startsWith(`${rootDir}/`)) ownPath = path.join(main.mountPoint, own.slice(rootDir.length)).replace(/(.)\/$/, '$1');
-    }
-  }
-  const probe: CgroupProbe = {
-    mode,
-    mount: main?.mountPoint ?? null,
-    controllers: main ? readWords(path.join(main.mountPoint, 'cgroup.controllers')) : [],
-    legacyControllers,
-    ownPath,
-    ownControllers: ownPath ? readWords(path.join(ownPath, 'cgroup.controllers')) : [],
-    canCreateChildren: false,
-  };
-  if (mode === 'hybrid') {
-    probe.modeHint = `controllers ${legacyControllers.join(', ')} are bound to cgroup v1 and cannot be limited through cgroup2: ` +
-      'boot with systemd.unified_cgroup_hierarchy=1 (and cgroup_no_v1=all) for a unified host';
-  } else if (mode === 'legacy') {
-    probe.modeHint = 'no cgroup2 filesystem: nsbox cannot limit resources; boot with systemd.unified_cgroup_hierarchy=1 for a unified host';
-  } else if (mode === 'none') {
-    probe.modeHint = 'no cgroup filesystem is mounted: mount -t cgroup2 none /sys/fs/cgroup';
-  }
-  return probe;
+  return { ...cgroupHost(mounts), canCreateChildren: false };
 }
 
 function removeGroup(dir: string): Promise<void> {

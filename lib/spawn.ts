@@ -33,10 +33,11 @@ export interface SpawnOptions {
   /** New namespaces for the child. @default [] @example ['pid', 'mount', 'uts', 'ipc', 'net'] */
   namespaces?: readonly NamespaceType[];
   /**
-   * A cgroup v2 directory (path or open fd) the child is born in (CLONE_INTO_CGROUP, 5.7;
-   * before that the parent writes its pid to `cgroup.procs` before the child goes on).
+   * A cgroup v2 group the child is born in (CLONE_INTO_CGROUP, 5.7; before that the parent
+   * writes its pid to `cgroup.procs` before the child goes on): its path, an open fd of it, or
+   * a {@link Cgroup}.
    */
-  cgroup?: string | number;
+  cgroup?: string | number | { readonly fd: number; readonly path: string };
   /** Steps run in the child between clone and exec, in order. @default [] */
   plan?: readonly Step[];
   /**
@@ -273,9 +274,13 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
     if (setgroups) nativeOptions.setgroups = setgroups;
   }
   let cgroupPath: string | undefined;
+  let cgroupName: string | undefined;
   if (o.cgroup !== undefined) {
     if (typeof o.cgroup === 'number') {
       nativeOptions.cgroupFd = v.integer('options.cgroup', o.cgroup, 0, 0x7fffffff);
+    } else if (typeof o.cgroup === 'object' && o.cgroup !== null && 'fd' in o.cgroup) {
+      nativeOptions.cgroupFd = v.integer('options.cgroup.fd', o.cgroup.fd, 0, 0x7fffffff);
+      cgroupName = o.cgroup.path;
     } else {
       cgroupPath = v.absolutePath('options.cgroup', o.cgroup);
       if (fs.statfsSync(cgroupPath).type !== CGROUP2_SUPER_MAGIC) {
@@ -299,8 +304,8 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
     result = native.spawn(plan.buffer, nativeOptions, (event, a, b, c) => onEvent(event, a, b, c));
   } catch (e) {
     if (e instanceof NsboxSystemError) {
-      if (e.step === 'clone') withHint(e, cloneHint(e, namespaces, cgroupPath ?? o.cgroup));
-      if (e.step === 'cgroup' && cgroupPath) e.path = `${cgroupPath}/cgroup.procs`;
+      if (e.step === 'clone') withHint(e, cloneHint(e, namespaces, cgroupPath ?? cgroupName ?? o.cgroup));
+      if (e.step === 'cgroup' && (cgroupPath ?? cgroupName)) e.path = `${cgroupPath ?? cgroupName}/cgroup.procs`;
     }
     throw e;
   } finally {

@@ -1,0 +1,455 @@
+// Cgroup: one cgroup v2 group — created with its controllers enabled down the tree, limited,
+// joined, watched, frozen, killed and removed so that nothing is left behind.
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { CgroupControllerError, CgroupUnavailableError, fsError, InvalidArgValueError, StateError } from '../errors';
+import * as v from '../validate';
+import { cgroupHost, controllersAt, DELEGATE_HINT, readWords, type CgroupHost, type Controller, CONTROLLERS } from './discover';
+import { CgroupEvents, type CgroupEventsOptions } from './events';
+import { parseGroupState, type GroupState } from './parse';
+import { controllersOf, resourceWrites, type CgroupResources, type Write } from './resources';
+import { readStats, type CgroupStats } from './stats';
+
+const CGROUP2_SUPER_MAGIC = 0x63677270;
+
+export interface CgroupCreateOptions {
+  /**
+   * The group to create it in: a path in the cgroup2 mount. Ignored when the name is absolute.
+   * @default the cgroup2 mount's root as root; otherwise this process's own group (a delegated subtree)
+   */
+  parent?: string;
+  /** Limits to set before anything runs in the group; their controllers are enabled on the way down. */
+  resources?: CgroupResources;
+  /** Controllers to enable for the group beyond those `resources` needs (e.g. to read `memory.stat`). */
+  controllers?: readonly Controller[];
+}
+
+export interface WaitOptions {
+  signal?: AbortSignal;
+  /** Milliseconds before giving up with `ERR_NSBOX_CGROUP_TIMEOUT`. @default no limit */
+  timeout?: number;
+}
+
+export interface RemoveOptions extends WaitOptions {
+  /** Kill what still runs in the group (and its descendants) first; otherwise wait for it to end. @default false */
+  kill?: boolean;
+}
+
+/** Where this process may make groups by default, and the host it is on. */
+function defaults(): { host: CgroupHost; mount: string } {
+  const host = cgroupHost();
+  if (!host.mount) {
+    throw new CgroupUnavailableError(`no cgroup v2 hierarchy is mounted (cgroup mode: ${host.mode})`, host.modeHint);
+  }
+  return { host, mount: host.mount };
+}
+
+/** Node's fs error as a system error naming the file, with the hints cgroup writes call for. */
+function writeError(e: unknown, file: string, value: string): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  const name = path.basename(file);
+  let hint: string | undefined;
+  if ((code === 'EACCES' || code === 'EPERM') && process.geteuid?.() !== 0) hint = `this group is not delegated to uid ${process.geteuid?.()}: ${DELEGATE_HINT}`;
+  else if (code === 'EBUSY' && name === 'cgroup.subtree_control') hint = 'the group holds processes, and a group that enables controllers for its children may not (the no-internal-process rule): move them into a leaf group first';
+  else if (code === 'EBUSY' && name === 'cgroup.procs') hint = 'the group enables controllers for its children, so it may not hold processes (the no-internal-process rule): use a leaf group';
+  else if (code === 'EINVAL' && name === 'cpu.max') hint = "the kernel refused the bandwidth: a parent's cpu.max may allow less than this quota per period";
+  else if (code === 'EINVAL' || code === 'ERANGE') hint = `the kernel refused ${JSON.stringify(value)} for ${name}`;
+  else if (code === 'ENOENT' && name !== 'cgroup.procs') hint = `this kernel or group has no ${name}: its controller is not enabled here, or the kernel predates it`;
+  return fsError(e, 'write', file, hint);
+}
+
+async function write(file: string, value: string): Promise<void> {
+  try {
+    await fsp.writeFile(file, value);
+  } catch (e) {
+    throw writeError(e, file, value);
+  }
+}
+
+async function readText(file: string): Promise<string> {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch (e) {
+    throw fsError(e, 'open', file);
+  }
+}
+
+const pidsOf = (text: string) => text.split('\n').filter(Boolean).map(Number);
+
+/**
+ * Makes sure each group from `top` down to `parent` (inclusive) offers `controllers` to its
+ * children, writing `+name` to `cgroup.subtree_control` where one is missing. The groups below
+ * `top` must not hold processes when they enable one (the no-internal-process rule; the root
+ * group is exempt): that is refused before any write, naming the group.
+ */
+export async function enableControllers(top: string, parent: string, controllers: readonly Controller[], mode: string): Promise<void> {
+  if (controllers.length === 0) return;
+  const rel = path.relative(top, parent);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) throw new CgroupUnavailableError(`${parent} is not inside the cgroup2 mount ${top}`);
+  const chain = [top];
+  for (const part of rel.split(path.sep).filter(Boolean)) chain.push(path.join(chain[chain.length - 1], part));
+  // Check the whole chain first, so nothing is written when a controller is missing anywhere.
+  const plan: { dir: string; missing: Controller[] }[] = [];
+  for (const dir of chain) {
+    const offered = controllersAt(dir);
+    for (const c of controllers) {
+      if (!offered.includes(c)) {
+        const hint = mode === 'hybrid' && !controllersAt(top).includes(c)
+          ? `this host is in hybrid mode and ${c} is bound to cgroup v1 (or not built in): boot with systemd.unified_cgroup_hierarchy=1 for a unified host`
+          : dir === top
+            ? `the kernel does not offer ${c} (not built in, or bound to a cgroup v1 hierarchy)`
+            : `the group above it does not enable ${c} in cgroup.subtree_control, and this process may not: ${DELEGATE_HINT}`;
+        throw new CgroupControllerError(c, dir, mode, hint);
+      }
+    }
+    const enabled = readWords(path.join(dir, 'cgroup.subtree_control'));
+    const missing = controllers.filter((c) => !enabled.includes(c));
+    if (missing.length === 0) continue;
+    if (dir !== top && pidsOf(await readText(path.join(dir, 'cgroup.procs'))).length > 0) {
+      throw new CgroupControllerError(missing[0], dir, mode,
+        `enabling it for the groups below needs ${dir} to hold no processes (the no-internal-process rule), and it holds some: move them into a leaf group, or create the group elsewhere`);
+    }
+    plan.push({ dir, missing });
+  }
+  for (const { dir, missing } of plan) {
+    await write(path.join(dir, 'cgroup.subtree_control'), missing.map((c) => `+${c}`).join(' '));
+  }
+}
+
+/** A name under the parent: relative, no `..`, no empty parts. */
+function groupName(value: unknown): string {
+  const name = v.string('name', value);
+  if (name.startsWith('/')) return path.normalize(name);
+  if (name.split('/').some((p) => p === '' || p === '.' || p === '..')) {
+    throw new InvalidArgValueError('name', name, "must be an absolute path in the cgroup2 mount, or a relative one without '.', '..' or empty parts");
+  }
+  return name;
+}
+
+/**
+ * One cgroup v2 group.
+ *
+ * @example
+ * await using group = await Cgroup.create(`job-${id}`, { resources: { memory: { max: '256M' }, pids: { max: 64 } } });
+ * const child = await spawn({ command: ['make'], cgroup: group.fd });
+ * await child.exited;
+ * console.log((await group.stats()).memory?.peak);
+ */
+export class Cgroup {
+  /** The group's directory in the cgroup2 mount. */
+  readonly path: string;
+  /** The cgroup2 mount it lives in. */
+  readonly mount: string;
+  #fd: number | undefined;
+  #removed = false;
+
+  private constructor(dir: string, mount: string) {
+    this.path = dir;
+    this.mount = mount;
+  }
+
+  /**
+   * Creates a group (and any missing groups above it), enabling in each ancestor the
+   * controllers its resources need, then writes the resources. If anything fails, the
+   * groups it made are removed again (controllers it enabled in groups that already
+   * existed stay enabled: other groups may rely on them by then).
+   *
+   * Fails with EEXIST if the group exists; {@link Cgroup.open} takes an existing one.
+   */
+  static async create(name: string, options: CgroupCreateOptions = {}): Promise<Cgroup> {
+    const rel = groupName(name);
+    v.object('options', options);
+    v.knownKeys('options', options as Record<string, unknown>, ['parent', 'resources', 'controllers']);
+    const writes = options.resources === undefined ? [] : resourceWrites(options.resources, undefined, 'options.resources');
+    const extra = options.controllers === undefined ? [] : v.array('options.controllers', options.controllers)
+      .map((c, i) => v.oneOf(`options.controllers[${i}]`, c, CONTROLLERS));
+    const { host, mount } = defaults();
+    let dir: string;
+    if (rel.startsWith('/')) {
+      dir = rel;
+    } else {
+      const parent = options.parent === undefined
+        ? (process.geteuid?.() === 0 ? mount : host.ownPath ?? mount)
+        : path.normalize(v.absolutePath('options.parent', options.parent));
+      dir = path.join(parent, rel);
+    }
+    if (dir === mount || !dir.startsWith(`${mount}/`)) throw new CgroupUnavailableError(`${dir} is not a group below the cgroup2 mount ${mount}`);
+    const needed = [...new Set([...controllersOf(writes), ...extra])];
+
+    // mkdir each missing level, then enable controllers from the top; undo what was made on failure.
+    const made: string[] = [];
+    try {
+      const levels = path.relative(mount, dir).split('/');
+      let existing = levels.length - 1;
+      while (existing > 0 && !fs.existsSync(path.join(mount, ...levels.slice(0, existing)))) existing--;
+      await enableControllers(mount, path.join(mount, ...levels.slice(0, existing)), needed, host.mode);
+      for (let i = existing + 1; i <= levels.length; i++) {
+        const level = path.join(mount, ...levels.slice(0, i));
+        try {
+          await fsp.mkdir(level);
+          made.push(level);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'EEXIST' && level !== dir) continue;
+          const hint = code === 'EACCES' || code === 'EPERM' ? `${path.dirname(level)} is not delegated to uid ${process.geteuid?.()}: ${DELEGATE_HINT}` : undefined;
+          throw fsError(e, 'mkdir', level, hint);
+        }
+        if (level !== dir) await enableControllers(mount, level, needed, host.mode);
+      }
+      const group = new Cgroup(dir, mount);
+      await group.#apply(writes);
+      return group;
+    } catch (e) {
+      for (const level of made.reverse()) await fsp.rmdir(level).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** An existing group, by its path in the cgroup2 mount. */
+  static open(dir: string): Cgroup {
+    const p = path.normalize(v.absolutePath('path', dir));
+    let type: number;
+    try {
+      type = fs.statfsSync(p).type;
+    } catch (e) {
+      throw fsError(e, 'statfs', p);
+    }
+    if (type !== CGROUP2_SUPER_MAGIC) throw new CgroupUnavailableError(`${p} is not a group in a cgroup v2 hierarchy`);
+    const { mount } = defaults();
+    return new Cgroup(p, mount);
+  }
+
+  /**
+   * An open `O_DIRECTORY` fd of the group, for `spawn({ cgroup: group.fd })` (CLONE_INTO_CGROUP);
+   * opened once and closed by {@link remove}.
+   */
+  get fd(): number {
+    this.#live();
+    if (this.#fd === undefined) {
+      try {
+        this.#fd = fs.openSync(this.path, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+      } catch (e) {
+        throw fsError(e, 'open', this.path);
+      }
+    }
+    return this.#fd;
+  }
+
+  /** Writes new limits to the live group, validated whole first (enabling controllers above it as needed). */
+  async update(resources: CgroupResources): Promise<void> {
+    this.#live();
+    const writes = resourceWrites(resources);
+    await enableControllers(this.mount, path.dirname(this.path), controllersOf(writes), cgroupHost().mode);
+    await this.#apply(writes);
+  }
+
+  async #apply(writes: readonly Write[]): Promise<void> {
+    for (const w of writes) await write(path.join(this.path, w.file), w.value);
+  }
+
+  /** Moves a process (all its threads) into the group. */
+  async addProcess(pid: number): Promise<void> {
+    this.#live();
+    await write(path.join(this.path, 'cgroup.procs'), `${v.integer('pid', pid, 1, 0x3fffffff)}`);
+  }
+
+  /** Pids of the processes in the group itself (not its descendants). */
+  async procs(): Promise<number[]> {
+    return pidsOf(await readText(path.join(this.path, 'cgroup.procs')));
+  }
+
+  /** Thread ids in the group itself. */
+  async threads(): Promise<number[]> {
+    return pidsOf(await readText(path.join(this.path, 'cgroup.threads')));
+  }
+
+  /** The groups directly below this one. */
+  async children(): Promise<Cgroup[]> {
+    const entries = await fsp.readdir(this.path, { withFileTypes: true });
+    return entries.filter((e) => e.isDirectory()).map((e) => new Cgroup(path.join(this.path, e.name), this.mount));
+  }
+
+  /** Controllers this group may use (its `cgroup.controllers`). */
+  async controllers(): Promise<string[]> {
+    return (await readText(path.join(this.path, 'cgroup.controllers'))).split(/\s+/).filter(Boolean);
+  }
+
+  /** Every statistics file of the group, parsed. */
+  stats(): Promise<CgroupStats> {
+    return readStats(this.path);
+  }
+
+  /** `cgroup.events` now. */
+  async state(): Promise<GroupState> {
+    return parseGroupState(await readText(path.join(this.path, 'cgroup.events')));
+  }
+
+  /**
+   * Events as they happen (inotify on `memory.events`, `pids.events`, `cgroup.events`): an
+   * async iterator that ends when the group is removed or `signal` aborts.
+   */
+  events(options: CgroupEventsOptions = {}): CgroupEvents {
+    this.#live();
+    return new CgroupEvents(this.path, options);
+  }
+
+  /** Freezes every process in the group and below; resolves when `cgroup.events` says frozen. */
+  async freeze(options: WaitOptions = {}): Promise<void> {
+    this.#live();
+    await this.#setFrozen(true, options);
+  }
+
+  /** Thaws the group; resolves when `cgroup.events` says it is no longer frozen. */
+  async thaw(options: WaitOptions = {}): Promise<void> {
+    this.#live();
+    await this.#setFrozen(false, options);
+  }
+
+  async #setFrozen(frozen: boolean, options: WaitOptions): Promise<void> {
+    const wait = waitForState(this.path, (s) => s.frozen === frozen, options, frozen ? 'frozen' : 'thawed');
+    try {
+      await write(path.join(this.path, 'cgroup.freeze'), frozen ? '1' : '0');
+    } catch (e) {
+      wait.cancel();
+      throw e;
+    }
+    await wait.done;
+  }
+
+  /**
+   * SIGKILLs every process in the group and below, at once, through `cgroup.kill` (Linux 5.14);
+   * without it: freeze, signal each pid, thaw. Resolves once the signals are sent; {@link remove}
+   * waits for the group to empty.
+   */
+  async kill(): Promise<void> {
+    this.#live();
+    try {
+      await fsp.writeFile(path.join(this.path, 'cgroup.kill'), '1');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw writeError(e, path.join(this.path, 'cgroup.kill'), '1');
+      await killBySignals(this);
+    }
+  }
+
+  /**
+   * Removes the group and every group below it, after it has emptied: with `kill`, what runs
+   * is killed first; otherwise it waits for it to end (bounded by `signal`/`timeout`). A group
+   * that is already gone counts as removed.
+   */
+  async remove(options: RemoveOptions = {}): Promise<void> {
+    if (this.#removed) return;
+    if (!fs.existsSync(this.path)) return this.#closed();
+    if (options.kill) await this.kill();
+    await waitForState(this.path, (s) => !s.populated, options, 'empty').done;
+    await removeTree(this.path);
+    this.#closed();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.remove({ kill: true });
+  }
+
+  #closed(): void {
+    this.#removed = true;
+    if (this.#fd !== undefined) fs.closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+
+  #live(): void {
+    if (this.#removed) throw new StateError('ERR_NSBOX_CGROUP_REMOVED', `the cgroup ${this.path} has been removed`);
+  }
+}
+
+/** Freeze, SIGKILL each pid of the group and its descendants, thaw: cgroup.kill for kernels before 5.14. */
+export async function killBySignals(group: Cgroup): Promise<void> {
+  // Frozen, nothing in the group can fork a process the list below would miss.
+  await group.freeze();
+  try {
+    const dirs = [group.path];
+    for (let i = 0; i < dirs.length; i++) {
+      for (const e of await fsp.readdir(dirs[i], { withFileTypes: true })) if (e.isDirectory()) dirs.push(path.join(dirs[i], e.name));
+    }
+    for (const dir of dirs) {
+      for (const pid of pidsOf(await readText(path.join(dir, 'cgroup.procs')))) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+        }
+      }
+    }
+  } finally {
+    // SIGKILL is delivered to frozen tasks once they thaw.
+    await group.thaw();
+  }
+}
+
+/** rmdir the tree bottom-up. EBUSY right after the last process left is a css still going away. */
+async function removeTree(dir: string): Promise<void> {
+  let entries: fs.Dirent[];
+  try {
+    entries = await fsp.readdir(dir, { withFileTypes: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw fsError(e, 'scandir', dir);
+  }
+  for (const e of entries) if (e.isDirectory()) await removeTree(path.join(dir, e.name));
+  for (let tries = 0; ; tries++) {
+    try {
+      await fsp.rmdir(dir);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' || tries >= 100) throw fsError(e, 'rmdir', dir, code === 'EBUSY' ? 'the group still holds processes' : undefined);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
+
+/**
+ * Resolves when `cgroup.events` satisfies `want`, watching it with inotify (the kernel
+ * notifies on every change of the file); rejects on abort or timeout.
+ */
+export function waitForState(dir: string, want: (s: GroupState) => boolean, options: WaitOptions, what: string): { done: Promise<void>; cancel(): void } {
+  const file = path.join(dir, 'cgroup.events');
+  let cancel = () => {};
+  const done = new Promise<void>((resolve, reject) => {
+    const signals = [options.signal, options.timeout === undefined ? undefined : AbortSignal.timeout(v.integer('timeout', options.timeout, 0, 2 ** 31 - 1))]
+      .filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length ? AbortSignal.any(signals) : undefined;
+    let finished = false;
+    let watcher: fs.FSWatcher | undefined;
+    const finish = (error?: unknown) => {
+      if (finished) return;
+      finished = true;
+      watcher?.close();
+      signal?.removeEventListener('abort', onAbort);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const onAbort = () => {
+      const reason = signal?.reason as Error | undefined;
+      finish(reason?.name === 'TimeoutError'
+        ? new StateError('ERR_NSBOX_CGROUP_TIMEOUT', `the cgroup ${dir} was not ${what} within ${options.timeout} ms`)
+        : reason);
+    };
+    cancel = () => finish();
+    const check = () => {
+      fsp.readFile(file, 'utf8').then((text) => {
+        if (want(parseGroupState(text))) finish();
+      }, (e) => finish(fsError(e, 'open', file)));
+    };
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort);
+    try {
+      watcher = fs.watch(file, check);
+      watcher.on('error', (e) => finish(e));
+    } catch (e) {
+      return finish(fsError(e, 'inotify_add_watch', file));
+    }
+    check();
+  });
+  return { done, cancel };
+}

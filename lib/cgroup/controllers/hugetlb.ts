@@ -1,0 +1,23 @@
+// hugetlb: how much of each huge page size the group may fault in.
+import { InvalidArgTypeError, InvalidArgValueError } from '../../errors';
+import { bytes, type ByteLimit } from '../units';
+import type { HostFacts, Write } from './common';
+
+/**
+ * `hugetlb.<size>.max` per huge page size, named as the kernel names them.
+ * @example { '2MB': '64M' }
+ */
+export type HugetlbResources = Readonly<Record<string, ByteLimit>>;
+
+export function hugetlbWrites(name: string, value: unknown, host: HostFacts): Write[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidArgTypeError(name, 'of type object', value);
+  const writes: Write[] = [];
+  for (const [size, limit] of Object.entries(value)) {
+    if (limit === undefined) continue;
+    if (!host.hugepageSizes.includes(size)) {
+      throw new InvalidArgValueError(`${name}['${size}']`, limit, `names a huge page size this host does not have (it has: ${host.hugepageSizes.join(', ') || 'none'})`);
+    }
+    writes.push({ file: `hugetlb.${size}.max`, value: `${bytes(`${name}['${size}']`, limit)}` });
+  }
+  return writes;
+}

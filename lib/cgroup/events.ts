@@ -1,0 +1,196 @@
+// Events of a group without polling: the kernel notifies inotify watchers of memory.events,
+// pids.events and cgroup.events whenever a counter or state changes (kernfs_notify); each
+// change is read, compared with the last reading, and turned into typed events.
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { parseFlatKeyed } from './parse';
+
+export type CgroupEventType =
+  /** memory.max was hit and reclaim failed (an OOM kill may or may not follow). */
+  | 'oom'
+  /** The OOM killer killed a process of the group: this, not `oom`, means "killed by OOM". */
+  | 'oomKill'
+  /** memory.oom.group killed the whole group. */
+  | 'oomGroupKill'
+  /** Usage reached memory.max (reclaim ran). */
+  | 'memoryMax'
+  /** Usage went over memory.high (the group was throttled). */
+  | 'memoryHigh'
+  /** Usage fell below memory.low protection under pressure. */
+  | 'memoryLow'
+  /** A fork or clone failed because of pids.max. */
+  | 'pidsMax'
+  /** The group (or a descendant) got its first live process. */
+  | 'populated'
+  /** The last process left: the group is empty. */
+  | 'empty'
+  | 'frozen'
+  | 'thawed';
+
+export interface CgroupEvent {
+  type: CgroupEventType;
+  /** For counters: how many times since the previous event of this type (at least 1). */
+  count: number;
+  /** For counters: the kernel's total so far; for states, 1 or 0. */
+  total: number;
+  /** The file the event was read from. */
+  file: string;
+}
+
+export interface CgroupEventsOptions {
+  /** Ends the iteration. */
+  signal?: AbortSignal;
+}
+
+// Counter keys (camelCased) of each file, and the event type each becomes.
+const COUNTERS: Record<string, Record<string, CgroupEventType>> = {
+  'memory.events': { oom: 'oom', oomKill: 'oomKill', oomGroupKill: 'oomGroupKill', max: 'memoryMax', high: 'memoryHigh', low: 'memoryLow' },
+  'pids.events': { max: 'pidsMax' },
+};
+
+/**
+ * The iterator {@link Cgroup.events} returns. Events are those that happen after it was made;
+ * it ends (returns) when the group is removed, when `signal` aborts, or on `break`.
+ *
+ * Counters are never lost while the group exists: each event carries how many times it
+ * happened since the last one (`count`). States are read when the kernel notifies, so a change
+ * undone before it is read (a freeze thawed at once) may not be seen; removal of a group last
+ * seen populated yields `empty` before the end.
+ */
+export class CgroupEvents implements AsyncIterableIterator<CgroupEvent> {
+  readonly #dir: string;
+  readonly #queue: CgroupEvent[] = [];
+  readonly #watchers: fs.FSWatcher[] = [];
+  readonly #last = new Map<string, Record<string, number>>();
+  #waiting: { resolve: (r: IteratorResult<CgroupEvent>) => void; reject: (e: unknown) => void } | undefined;
+  #ended = false;
+  #error: unknown;
+  readonly #signal?: AbortSignal;
+  readonly #onAbort = () => this.#end();
+  // Reads of one file are chained, so each diff is against the reading before it.
+  readonly #reads = new Map<string, Promise<void>>();
+
+  constructor(dir: string, options: CgroupEventsOptions = {}) {
+    this.#dir = dir;
+    this.#signal = options.signal;
+    if (this.#signal?.aborted) {
+      this.#ended = true;
+      return;
+    }
+    this.#signal?.addEventListener('abort', this.#onAbort);
+    try {
+      // The group's removal is seen by the parent directory's watch (its files' watches get nothing).
+      const parent = fs.watch(path.dirname(dir), (_event, name) => {
+        if (name === path.basename(dir) && !fs.existsSync(dir)) this.#gone();
+      });
+      this.#watchers.push(parent);
+      for (const file of ['cgroup.events', ...Object.keys(COUNTERS)]) {
+        const full = path.join(dir, file);
+        let text: string;
+        try {
+          text = fs.readFileSync(full, 'utf8');
+        } catch {
+          continue; // controller not enabled here
+        }
+        // Watch first, then take the baseline: a change in between is read again and diffed.
+        const w = fs.watch(full, () => this.#read(file));
+        w.on('error', (e) => this.#fail(e));
+        this.#watchers.push(w);
+        this.#last.set(file, parseFlatKeyed(text, file));
+        this.#read(file);
+      }
+    } catch (e) {
+      this.#fail(e);
+    }
+  }
+
+  #read(file: string): void {
+    const previous = this.#reads.get(file) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      if (this.#ended) return;
+      let text: string;
+      try {
+        text = await fsp.readFile(path.join(this.#dir, file), 'utf8');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENODEV') return this.#gone();
+        return this.#fail(e);
+      }
+      const now = parseFlatKeyed(text, file);
+      const before = this.#last.get(file) ?? {};
+      this.#last.set(file, now);
+      if (file === 'cgroup.events') {
+        if (now.populated !== before.populated) this.#push({ type: now.populated ? 'populated' : 'empty', count: 1, total: now.populated, file });
+        if (now.frozen !== before.frozen) this.#push({ type: now.frozen ? 'frozen' : 'thawed', count: 1, total: now.frozen, file });
+        return;
+      }
+      for (const [key, type] of Object.entries(COUNTERS[file])) {
+        const delta = (now[key] ?? 0) - (before[key] ?? 0);
+        if (delta > 0) this.#push({ type, count: delta, total: now[key], file });
+      }
+    });
+    this.#reads.set(file, next);
+  }
+
+  #push(event: CgroupEvent): void {
+    if (this.#waiting) {
+      const { resolve } = this.#waiting;
+      this.#waiting = undefined;
+      resolve({ value: event, done: false });
+    } else {
+      this.#queue.push(event);
+    }
+  }
+
+  /** The group was removed, so it is empty: say so if the last reading had it populated, then end. */
+  #gone(): void {
+    if (this.#ended) return;
+    const state = this.#last.get('cgroup.events');
+    if (state?.populated) {
+      state.populated = 0;
+      this.#push({ type: 'empty', count: 1, total: 0, file: 'cgroup.events' });
+    }
+    this.#end();
+  }
+
+  #fail(error: unknown): void {
+    if (this.#ended) return;
+    this.#error = error;
+    this.#end();
+  }
+
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    for (const w of this.#watchers) w.close();
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    if (this.#waiting) {
+      const { resolve, reject } = this.#waiting;
+      this.#waiting = undefined;
+      if (this.#error !== undefined) reject(this.#error);
+      else resolve({ value: undefined, done: true });
+    }
+  }
+
+  next(): Promise<IteratorResult<CgroupEvent>> {
+    if (this.#queue.length) return Promise.resolve({ value: this.#queue.shift()!, done: false });
+    if (this.#ended) {
+      const error = this.#error;
+      this.#error = undefined;
+      return error === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => {
+      this.#waiting = { resolve, reject };
+    });
+  }
+
+  return(): Promise<IteratorResult<CgroupEvent>> {
+    this.#queue.length = 0;
+    this.#end();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
