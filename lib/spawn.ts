@@ -279,8 +279,9 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
     if (typeof o.cgroup === 'number') {
       nativeOptions.cgroupFd = v.integer('options.cgroup', o.cgroup, 0, 0x7fffffff);
     } else if (typeof o.cgroup === 'object' && o.cgroup !== null && 'fd' in o.cgroup) {
-      nativeOptions.cgroupFd = v.integer('options.cgroup.fd', o.cgroup.fd, 0, 0x7fffffff);
-      cgroupName = o.cgroup.path;
+      const group = o.cgroup as { fd: unknown; path?: unknown };
+      nativeOptions.cgroupFd = v.integer('options.cgroup.fd', group.fd, 0, 0x7fffffff);
+      cgroupName = typeof group.path === 'string' ? group.path : undefined;
     } else {
       cgroupPath = v.absolutePath('options.cgroup', o.cgroup);
       if (fs.statfsSync(cgroupPath).type !== CGROUP2_SUPER_MAGIC) {
