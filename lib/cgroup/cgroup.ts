@@ -127,6 +127,9 @@ function groupName(value: unknown): string {
   return name;
 }
 
+// Groups whose fd is open, so that removing a tree closes the fds of every object below it.
+const holdingFds = new Set<Cgroup>();
+
 /**
  * One cgroup v2 group.
  *
@@ -232,6 +235,7 @@ export class Cgroup {
       } catch (e) {
         throw fsError(e, 'open', this.path);
       }
+      holdingFds.add(this);
     }
     return this.#fd;
   }
@@ -354,6 +358,9 @@ export class Cgroup {
     this.#removed = true;
     if (this.#fd !== undefined) fs.closeSync(this.#fd);
     this.#fd = undefined;
+    holdingFds.delete(this);
+    // Objects for groups below this one (made by other calls) are gone with it: close their fds too.
+    for (const g of holdingFds) if (g.path.startsWith(`${this.path}/`)) g.#closed();
   }
 
   #live(): void {

@@ -8,11 +8,13 @@ import type { Readable } from 'node:stream';
 import type { NamespaceType } from '../../lib/namespaces';
 import { native } from '../../lib/native';
 import { spawnWith, type SpawnInternals, type SpawnOptions, type Subprocess, type ExitStatus } from '../../lib/spawn';
+import { cgroupHost } from '../../lib/cgroup/discover';
 
 export const isRoot = process.geteuid!() === 0;
 export const repoRoot = path.resolve(__dirname, '..', '..');
 export const syscalls = native.probeSyscalls();
-export const CGROUP_ROOT = '/sys/fs/cgroup/unified';
+// The cgroup2 mount: /sys/fs/cgroup/unified on this hybrid host, /sys/fs/cgroup in the VM lane.
+export const CGROUP_ROOT = cgroupHost().mount ?? '/sys/fs/cgroup/unified';
 
 /**
  * Namespaces for a test child: as root the ones asked for; unprivileged, a user namespace

@@ -1,8 +1,10 @@
 // After the whole run (globalSetup teardown, in the main vitest process): no cgroup and no
 // mount named nsbox-test-* may remain, whichever test file made it.
 import fs from 'node:fs';
+import { cgroupHost } from '../../lib/cgroup/discover';
 
-const CGROUP_ROOT = '/sys/fs/cgroup/unified';
+// The cgroup2 mount: /sys/fs/cgroup/unified on this hybrid host, /sys/fs/cgroup in the VM lane.
+const CGROUP_ROOT = cgroupHost().mount ?? '/sys/fs/cgroup/unified';
 
 export default function setup(): () => void {
   return () => {

@@ -7,8 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { fdChanges, openFds, settled, zombieChildren } from './proc';
+import { cgroupHost } from '../../lib/cgroup/discover';
 
-export const CGROUP_ROOT = '/sys/fs/cgroup/unified';
+// The cgroup2 mount: /sys/fs/cgroup/unified on this hybrid host, /sys/fs/cgroup in the VM lane.
+export const CGROUP_ROOT = cgroupHost().mount ?? '/sys/fs/cgroup/unified';
 const ours = `nsbox-test-${process.pid}-`;
 
 function leftovers(): string[] {
@@ -35,6 +37,8 @@ beforeAll(async () => {
   // libuv opens its SIGCHLD machinery (a pipe pair) on the first child_process spawn and
   // keeps it for the life of the process: open it now so that it is not counted as a leak.
   await new Promise<void>((resolve) => execFile('/bin/true', () => resolve()));
+  // libuv's one inotify fd (fs.watch, cgroup events) is likewise opened once and kept.
+  fs.watch(os.tmpdir()).close();
   before = openFds();
 });
 

@@ -1,0 +1,343 @@
+// The cgroup v2 suite against the real kernel. On this hybrid host the unified hierarchy
+// offers membership, freeze, kill, cpu.stat, pressure and hugetlb, so those run here and the
+// rest skips, naming why; in the VM lane (NSBOX_VM=1, a pure cgroup v2 kernel) nothing may
+// skip: a controller missing there is a failure.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Cgroup, cgroupHost, CgroupControllerError, NsboxSystemError, parseCpuMax, parseNestedKeyed, spawn, type CgroupEvent, type Controller } from '../../lib/index';
+import { killBySignals } from '../../lib/cgroup/cgroup';
+import { isRoot, testName, text } from '../helpers/env';
+import { openFds } from '../helpers/proc';
+
+const inVm = process.env.NSBOX_VM === '1';
+const host = cgroupHost();
+const mount = host.mount;
+const rootControllers = mount ? fs.readFileSync(path.join(mount, 'cgroup.controllers'), 'utf8').split(/\s+/).filter(Boolean) : [];
+
+/** Why a test needing these controllers cannot run here, or undefined. Never skips in the VM. */
+function missing(...controllers: Controller[]): string | undefined {
+  if (!isRoot) return 'needs root to create cgroups';
+  if (!mount) return 'no cgroup2 mount';
+  if (inVm) return undefined;
+  const lacking = controllers.filter((c) => !rootControllers.includes(c));
+  return lacking.length ? `this ${host.mode} host's cgroup2 does not offer ${lacking.join(', ')} (the VM lane runs it)` : undefined;
+}
+/** `it`, skipped with the reason in its name where these controllers are missing. */
+const needs = (...controllers: Controller[]) => {
+  const why = missing(...controllers);
+  return (name: string, fn: () => Promise<void>) => it.skipIf(why !== undefined)(why ? `${name} (skipped: ${why})` : name, fn);
+};
+
+/** The first real disk: the VM's virtio disk (vda) in the lane. */
+function blockDevice(): string | undefined {
+  try {
+    return fs.readdirSync('/sys/block').find((d) => /^(vd|sd|nvme|xvd)/.test(d));
+  } catch {
+    return undefined;
+  }
+}
+
+// Leave the mount root's subtree_control as found: enabling controllers there is what
+// Cgroup.create does for real, but this host's own groups must not keep them after the suite.
+let rootEnabledBefore: string[] = [];
+beforeAll(() => {
+  if (mount && isRoot) rootEnabledBefore = fs.readFileSync(path.join(mount, 'cgroup.subtree_control'), 'utf8').split(/\s+/).filter(Boolean);
+});
+afterAll(() => {
+  if (!mount || !isRoot) return;
+  const now = fs.readFileSync(path.join(mount, 'cgroup.subtree_control'), 'utf8').split(/\s+/).filter(Boolean);
+  const added = now.filter((c) => !rootEnabledBefore.includes(c));
+  if (added.length) fs.writeFileSync(path.join(mount, 'cgroup.subtree_control'), added.map((c) => `-${c}`).join(' '));
+});
+
+const groups: Cgroup[] = [];
+async function group(options: Parameters<typeof Cgroup.create>[1] = {}): Promise<Cgroup> {
+  const g = await Cgroup.create(testName('cg'), { parent: mount!, ...options });
+  groups.push(g);
+  return g;
+}
+afterEach(async () => {
+  for (const g of groups.splice(0)) await g.remove({ kill: true });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const BUSY = ['/bin/sh', '-c', 'while :; do :; done'];
+
+/** Collects events until `until` returns true for one of them. */
+async function eventsUntil(iter: AsyncIterable<CgroupEvent>, until: (e: CgroupEvent) => boolean): Promise<CgroupEvent[]> {
+  const seen: CgroupEvent[] = [];
+  for await (const e of iter) {
+    seen.push(e);
+    if (until(e)) break;
+  }
+  return seen;
+}
+
+describe.skipIf(!isRoot || !mount)(`cgroup v2${!isRoot ? ' (skipped: needs root to create cgroups)' : !mount ? ' (skipped: no cgroup2 mount)' : ''}`, () => {
+  it('membership: a child spawned into the group is listed in procs and threads, its /proc says so, and the group empties when it ends', async () => {
+    const g = await group();
+    const child = await spawn({ command: ['/bin/sh', '-c', 'cat /proc/self/cgroup; exec sleep 30'], cgroup: g, stdio: ['ignore', 'pipe', 'inherit'] });
+    const first = await new Promise<string>((resolve) => child.stdout!.once('data', (d) => resolve(String(d))));
+    expect(first).toContain(`0::${g.path.slice(mount!.length)}`);
+    expect(await g.procs()).toEqual([child.pid]);
+    expect(await g.threads()).toEqual([child.pid]);
+    expect(await g.state()).toEqual({ populated: true, frozen: false });
+    const events = g.events();
+    child.kill('SIGTERM');
+    await child.exited;
+    const seen = await eventsUntil(events, (e) => e.type === 'empty');
+    expect(seen.map((e) => e.type)).toEqual(['empty']);
+    expect(await g.procs()).toEqual([]);
+  });
+
+  it('addProcess moves a running process in; children() lists subgroups', async () => {
+    const g = await group();
+    const sub = await Cgroup.create('leaf', { parent: g.path });
+    const child = await spawn({ command: ['sleep', '30'], stdio: 'ignore' });
+    try {
+      await sub.addProcess(child.pid);
+      expect(await sub.procs()).toEqual([child.pid]);
+      expect(fs.readFileSync(`/proc/${child.pid}/cgroup`, 'utf8')).toContain(`0::${sub.path.slice(mount!.length)}\n`);
+      expect((await g.children()).map((c) => c.path)).toEqual([sub.path]);
+      expect((await g.state()).populated).toBe(true); // populated counts descendants
+    } finally {
+      child.kill('SIGKILL');
+      await child.exited;
+    }
+  });
+
+  it('freeze stops progress and thaw resumes it; each resolves when cgroup.events says so', async () => {
+    const g = await group();
+    await spawn({ command: BUSY, cgroup: g, stdio: 'ignore' });
+    await sleep(100);
+    await g.freeze();
+    expect((await g.state()).frozen).toBe(true);
+    expect(fs.readFileSync(path.join(g.path, 'cgroup.freeze'), 'utf8').trim()).toBe('1');
+    const a = (await g.stats()).cpu.usageUsec;
+    await sleep(300);
+    const b = (await g.stats()).cpu.usageUsec;
+    expect(b).toBe(a);
+    await g.thaw();
+    expect((await g.state()).frozen).toBe(false);
+    await sleep(300);
+    expect((await g.stats()).cpu.usageUsec).toBeGreaterThan(b + 50_000);
+  });
+
+  it('kill empties the group, descendants included, and remove then leaves nothing (no group, no fd)', async () => {
+    const fdsBefore = openFds().size;
+    const g = await Cgroup.create(testName('cg'), { parent: mount! });
+    const sub = await Cgroup.create('a/b', { parent: g.path });
+    const top = await spawn({ command: ['sleep', '60'], cgroup: g, stdio: 'ignore' });
+    const deep = await spawn({ command: ['sleep', '60'], cgroup: sub, stdio: 'ignore' });
+    expect(typeof g.fd).toBe('number'); // opened once, closed by remove
+    await g.kill();
+    expect(await top.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await deep.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    await g.remove();
+    expect(fs.existsSync(g.path)).toBe(false);
+    expect(openFds().size).toBe(fdsBefore);
+    await g.remove(); // a removed group counts as removed
+    expect(() => g.fd).toThrow(expect.objectContaining({ code: 'ERR_NSBOX_CGROUP_REMOVED' }));
+  });
+
+  it('kill without cgroup.kill (before 5.14): freeze, signal each pid, thaw', async () => {
+    const g = await group();
+    const sub = await Cgroup.create('x', { parent: g.path });
+    const children = await Promise.all([g, sub, sub].map((c) => spawn({ command: ['sleep', '60'], cgroup: c, stdio: 'ignore' })));
+    await killBySignals(g);
+    for (const c of children) expect(await c.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect((await g.state()).frozen).toBe(false);
+  });
+
+  it('remove without kill waits for the group to empty, and gives up at its timeout', async () => {
+    const g = await group();
+    const child = await spawn({ command: ['sleep', '0.3'], cgroup: g, stdio: 'ignore' });
+    await expect(g.remove({ timeout: 50 })).rejects.toMatchObject({ code: 'ERR_NSBOX_CGROUP_TIMEOUT' });
+    expect(fs.existsSync(g.path)).toBe(true);
+    await g.remove();
+    expect((await child.exited).code).toBe(0);
+    expect(fs.existsSync(g.path)).toBe(false);
+  });
+
+  it('cpu.stat and the pressure files parse from the real kernel', async () => {
+    const g = await group();
+    const child = await spawn({ command: BUSY, cgroup: g, stdio: 'ignore' });
+    await sleep(200);
+    const s = await g.stats();
+    child.kill('SIGKILL');
+    await child.exited;
+    expect(s.cpu.usageUsec).toBeGreaterThan(10_000);
+    expect(s.cpu.usageUsec).toBeGreaterThanOrEqual(s.cpu.userUsec);
+    expect(s.descendants).toMatchObject({ nrDescendants: 0, nrDyingDescendants: 0 });
+    expect(s.state).toEqual({ populated: true, frozen: false });
+    // PSI may be compiled out or off (psi=0); where it is on, every line parses.
+    if (fs.existsSync(path.join(g.path, 'cpu.pressure'))) {
+      expect(s.pressure?.cpu?.some).toEqual({ avg10: expect.any(Number), avg60: expect.any(Number), avg300: expect.any(Number), totalUsec: expect.any(Number) });
+      expect(s.pressure?.memory?.full?.totalUsec).toBeGreaterThanOrEqual(0);
+      expect(s.pressure?.io?.some.avg300).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  needs('hugetlb')('hugetlb: a limit per page size is written, read back and reported', async () => {
+    const size = fs.readdirSync('/sys/kernel/mm/hugepages').includes('hugepages-2048kB') ? '2MB' : undefined;
+    expect(size).toBe('2MB');
+    const g = await group({ resources: { hugetlb: { '2MB': '8M' } } });
+    expect(fs.readFileSync(path.join(g.path, 'hugetlb.2MB.max'), 'utf8').trim()).toBe(String(8 << 20));
+    await g.update({ hugetlb: { '2MB': 'max' } });
+    expect(fs.readFileSync(path.join(g.path, 'hugetlb.2MB.max'), 'utf8').trim()).toBe('max');
+    const s = await g.stats();
+    expect(s.hugetlb?.['2MB']).toEqual({ current: 0, maxEvents: 0 });
+  });
+
+  needs('hugetlb')('a controller the host does not offer is a typed error naming it, the path and the mode; nothing is created', async () => {
+    const absent = (['memory', 'pids', 'cpu', 'io', 'cpuset'] as const).find((c) => !rootControllers.includes(c));
+    if (inVm) expect(absent).toBeUndefined(); // a pure v2 kernel offers them all
+    if (!absent) return;
+    const name = testName('cg');
+    const error = await Cgroup.create(name, { parent: mount!, controllers: [absent] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CgroupControllerError);
+    expect(error).toMatchObject({ code: 'ERR_NSBOX_CGROUP_CONTROLLER', controller: absent, path: mount, mode: host.mode });
+    expect((error as Error).message).toContain(`'${absent}'`);
+    if (host.mode === 'hybrid') expect((error as CgroupControllerError).hint).toContain('systemd.unified_cgroup_hierarchy=1');
+    expect(fs.existsSync(path.join(mount!, name))).toBe(false);
+  });
+
+  needs('cpu')('a value the kernel refuses is a system error naming the file; the group made for it is removed', async () => {
+    // A child may not get more bandwidth than its parent allows (kernel/sched/core.c __cfs_schedulable).
+    const parent = await group({ resources: { cpu: { max: { quota: 10_000, period: 100_000 } } } });
+    const name = 'greedy';
+    const error = await Cgroup.create(name, { parent: parent.path, resources: { cpu: { max: { quota: 50_000, period: 100_000 } } } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NsboxSystemError);
+    expect(error).toMatchObject({ code: 'EINVAL', syscall: 'write', path: path.join(parent.path, name, 'cpu.max') });
+    expect(fs.existsSync(path.join(parent.path, name))).toBe(false);
+  });
+
+  describe('on real controllers', () => {
+    needs('memory')('memory.max: a process over it is OOM-killed, and an oomKill event arrives', async () => {
+      const g = await group({ resources: { memory: { max: '16M', ...(fs.existsSync('/proc/swaps') && fs.readFileSync('/proc/swaps', 'utf8').split('\n').length > 2 ? { swapMax: 0 } : {}) } } });
+      const events = g.events();
+      // dd fills a 64 MiB buffer from /dev/zero: anonymous memory the group cannot hold.
+      const child = await spawn({ command: ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1'], cgroup: g, stdio: 'ignore' });
+      expect(await child.exited).toEqual({ code: null, signal: 'SIGKILL' });
+      const seen = await eventsUntil(events, (e) => e.type === 'oomKill');
+      expect(seen.find((e) => e.type === 'oomKill')).toMatchObject({ count: 1, total: 1, file: 'memory.events' });
+      const s = await g.stats();
+      expect(s.memory?.events.oomKill).toBe(1);
+      expect(s.memory?.events.max).toBeGreaterThan(0);
+      expect(s.memory?.peak).toBeGreaterThan(8 << 20);
+      expect(s.memory?.peak).toBeLessThanOrEqual(16 << 20);
+    });
+
+    needs('memory')('memory.high throttles without killing: the program finishes and high events are counted', async () => {
+      const dev = blockDevice();
+      expect(dev, 'a block device whose page cache the group can fill').toBeDefined();
+      const g = await group({ resources: { memory: { high: '8M' } } });
+      // Page cache of a disk is reclaimable: over memory.high the group is reclaimed from and throttled, never OOM-killed.
+      const child = await spawn({ command: ['dd', 'if=/dev/zero', `of=/dev/${dev}`, 'bs=1M', 'count=32'], cgroup: g, stdio: 'ignore' });
+      expect(await child.exited).toEqual({ code: 0, signal: null });
+      const s = await g.stats();
+      expect(s.memory?.events.high).toBeGreaterThan(0);
+      expect(s.memory?.events.oomKill).toBe(0);
+      expect(s.memory?.stat.file).toBeGreaterThanOrEqual(0);
+    });
+
+    needs('pids')('pids.max: fork fails with EAGAIN past it, and a pidsMax event arrives', async () => {
+      const g = await group({ resources: { pids: { max: 2 } } });
+      const events = g.events();
+      const a = await spawn({ command: ['sleep', '60'], cgroup: g, stdio: 'ignore' });
+      const b = await spawn({ command: ['sleep', '60'], cgroup: g, stdio: 'ignore' });
+      const error = await spawn({ command: ['sleep', '60'], cgroup: g, stdio: 'ignore' }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'EAGAIN', step: 'clone' });
+      // And from inside: a shell in the group cannot fork either.
+      await g.update({ pids: { max: 3 } });
+      const shell = await spawn({ command: ['/bin/sh', '-c', 'sleep 1 & sleep 1 & wait'], cgroup: g, stdio: ['ignore', 'ignore', 'pipe'] });
+      const stderr = await text(shell.stderr);
+      await shell.exited;
+      expect(stderr).toMatch(/fork|Resource temporarily unavailable/i);
+      const seen = await eventsUntil(events, (e) => e.type === 'pidsMax' && e.total >= 2);
+      expect(seen.filter((e) => e.type === 'pidsMax').length).toBeGreaterThan(0);
+      const s = await g.stats();
+      expect(s.pids?.events.max).toBeGreaterThanOrEqual(2);
+      expect(s.pids?.current).toBe(2);
+      a.kill('SIGKILL');
+      b.kill('SIGKILL');
+      await Promise.all([a.exited, b.exited]);
+    });
+
+    needs('pids')('CLONE_INTO_CGROUP: the child is in the group from its first instruction (with pids.max 0 it cannot even be created)', async () => {
+      const g = await group({ resources: { pids: { max: 0 } } });
+      // Born in the group, the clone itself is charged to it and refused.
+      await expect(spawn({ command: ['/bin/true'], cgroup: g, stdio: 'ignore' })).rejects.toMatchObject({ code: 'EAGAIN', syscall: 'clone3' });
+      await g.update({ pids: { max: 1 } });
+      const child = await spawn({ command: ['/bin/true'], cgroup: g, stdio: 'ignore' });
+      expect(child.bornInCgroup).toBe(true);
+      expect(await child.exited).toEqual({ code: 0, signal: null });
+      expect((await g.stats()).pids?.peak ?? 1).toBe(1);
+    });
+
+    needs('cpu')('cpu.max throttles (nr_throttled grows) and cpu.weight is accepted', async () => {
+      const g = await group({ resources: { cpu: { max: { quota: 10_000, period: 100_000 }, weight: 500 } } });
+      expect(parseCpuMax(fs.readFileSync(path.join(g.path, 'cpu.max'), 'utf8'))).toEqual({ quota: 10_000, period: 100_000 });
+      expect(fs.readFileSync(path.join(g.path, 'cpu.weight'), 'utf8').trim()).toBe('500');
+      const child = await spawn({ command: BUSY, cgroup: g, stdio: 'ignore' });
+      await sleep(1000);
+      const s = await g.stats();
+      child.kill('SIGKILL');
+      await child.exited;
+      expect(s.cpu.nrThrottled).toBeGreaterThan(0);
+      expect(s.cpu.throttledUsec).toBeGreaterThan(0);
+      // 10 % of a CPU over about a second, with slack for the first period and TCG's clock.
+      expect(s.cpu.usageUsec).toBeLessThan(400_000);
+      await g.update({ cpu: { max: 'max', weight: 10000, idle: false } });
+      expect(parseCpuMax(fs.readFileSync(path.join(g.path, 'cpu.max'), 'utf8')).quota).toBe('max');
+    });
+
+    needs('io')('io.max on the disk is accepted and read back; io.stat counts its traffic', async () => {
+      const dev = blockDevice();
+      expect(dev, 'a block device').toBeDefined();
+      const id = fs.readFileSync(`/sys/block/${dev}/dev`, 'utf8').trim();
+      const g = await group({ resources: { io: { max: [{ device: `/dev/${dev}`, rbps: 1_048_576, wiops: 100 }] } } });
+      const lines = parseNestedKeyed(fs.readFileSync(path.join(g.path, 'io.max'), 'utf8'));
+      expect(lines).toEqual([{ key: id, values: { rbps: 1_048_576, wbps: 'max', riops: 'max', wiops: 100 } }]);
+      const child = await spawn({ command: ['dd', `if=/dev/${dev}`, 'of=/dev/null', 'bs=64k', 'count=4', 'iflag=direct'], cgroup: g, stdio: 'ignore' });
+      expect((await child.exited).code).toBe(0);
+      const s = await g.stats();
+      expect(s.io?.find((d) => d.device === id)?.rbytes).toBeGreaterThanOrEqual(4 * 65536);
+    });
+
+    needs('cpuset')('cpuset: cpus and mems are written in list form and read back', async () => {
+      const g = await group({ resources: { cpuset: { cpus: [0], mems: '0' } } });
+      expect(fs.readFileSync(path.join(g.path, 'cpuset.cpus'), 'utf8').trim()).toBe('0');
+      expect(fs.readFileSync(path.join(g.path, 'cpuset.cpus.effective'), 'utf8').trim()).toBe('0');
+      const child = await spawn({ command: ['/bin/sh', '-c', 'grep Cpus_allowed_list /proc/self/status'], cgroup: g, stdio: ['ignore', 'pipe', 'inherit'] });
+      expect((await text(child.stdout)).trim()).toMatch(/Cpus_allowed_list:\s+0$/);
+      await child.exited;
+    });
+
+    needs('memory', 'pids', 'io', 'cpu')('every stats parser runs on the real files of a group with all controllers', async () => {
+      const g = await group({ controllers: ['cpu', 'memory', 'pids', 'io'] });
+      const child = await spawn({ command: ['/bin/sh', '-c', 'dd if=/dev/zero of=/dev/null bs=1M count=8; sleep 0.2'], cgroup: g, stdio: 'ignore' });
+      await child.exited;
+      const s = await g.stats();
+      expect(s.memory?.stat).toHaveProperty('anon');
+      expect(s.memory?.stat).toHaveProperty('pgfault');
+      expect(s.memory?.events).toMatchObject({ low: 0, high: 0, max: 0, oom: 0, oomKill: 0 });
+      expect(s.memory?.eventsLocal).toMatchObject({ oomKill: 0 });
+      expect(s.memory?.peak).toBeGreaterThan(1 << 20);
+      expect(s.pids).toMatchObject({ current: 0, events: { max: 0 } });
+      expect(s.pids?.peak).toBeGreaterThanOrEqual(2);
+      expect(s.cpu).toMatchObject({ nrPeriods: 0, nrThrottled: 0 });
+      expect(Array.isArray(s.io)).toBe(true);
+    });
+  });
+});
+
+describe.skipIf(isRoot || !mount)(`cgroup v2 without root${isRoot ? ' (skipped: runs in the unprivileged pass)' : ''}`, () => {
+  it('creating a group where nothing is delegated fails EACCES from mkdir, saying what to do', async () => {
+    const error = await Cgroup.create(testName('cg'), { parent: mount! }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NsboxSystemError);
+    expect(error).toMatchObject({ code: 'EACCES', syscall: 'mkdir' });
+    expect((error as NsboxSystemError).hint).toContain('systemd-run --user --scope -p Delegate=yes');
+  });
+});
