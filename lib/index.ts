@@ -15,3 +15,4 @@ export { probe } from './probe';
 export type { HostProbe, Support, UserNamespaceProbe, UserNamespaceSysctls, CgroupProbe, SeccompProbe, LandlockProbe } from './probe';
 export * from './cgroup/index';
 export { CgroupControllerError, CgroupUnavailableError } from './errors';
+export { setNetnsPoolSize, drainNetnsPool } from './netns-pool';

@@ -4,6 +4,7 @@ import type { Capability } from './capabilities';
 import { capabilityMask, lastCapability } from './capabilities';
 import { InvalidArgValueError, OutOfRangeError } from './errors';
 import { checkHostname } from './identity';
+import { NAMESPACE_TYPES, namespaceFlags, type NamespaceType } from './namespaces';
 import { encodeAttributes, type MountAttributes, type MountOptions, umountFlagBits, type UmountOptions, validateMountOptions } from './mounts';
 import * as v from './validate';
 
@@ -87,7 +88,18 @@ export type Step =
   | { op: 'seccomp'; /** A compiled classic BPF program: struct sock_filter[] (8 bytes each). */ filter: Uint8Array; flags?: { log?: boolean; tsync?: boolean } }
   | { op: 'dumpable'; value: boolean }
   | ({ op: 'umount'; target: string } & UmountOptions)
-  | { op: 'setsid' };
+  | { op: 'setsid' }
+  | {
+      op: 'setns';
+      /**
+       * An open namespace fd (`/proc/PID/ns/net`, {@link openNamespace}) or a pidfd (Linux 5.8),
+       * inherited by the child and joined there. Joining a pid namespace moves the child's
+       * children, not the child itself.
+       */
+      fd: number;
+      /** For a pidfd, the namespaces to join; for a namespace fd, what it must be. @default any (a namespace fd) */
+      types?: readonly NamespaceType[];
+    };
 
 export type StepOp = Step['op'];
 
@@ -96,6 +108,7 @@ const OP = {
   mount: 1, bind: 2, mountSetattr: 3, pivotRoot: 4, sethostname: 5, setdomainname: 6, mkdir: 7, symlink: 8,
   mknod: 9, mask: 10, remountReadonly: 11, chdir: 12, setrlimit: 13, setgroups: 14, setgid: 15, setuid: 16,
   capabilities: 17, noNewPrivileges: 18, seccomp: 19, dumpable: 20, umount: 21, setsid: 22, wait: 23, exec: 24,
+  setns: 25,
 } as const;
 export const STEP_OPS = Object.keys(OP).filter((k) => k !== 'wait' && k !== 'exec') as StepOp[];
 
@@ -104,11 +117,11 @@ export const SYSCALLS = [
   'read', 'dup3', 'close_range', 'mount', 'mount_setattr', 'pivot_root', 'umount2', 'chdir', 'sethostname',
   'setdomainname', 'mkdir', 'symlink', 'mknod', 'open', 'statx', 'prlimit64', 'setgroups', 'setresgid',
   'setresuid', 'prctl', 'capset', 'seccomp', 'setsid', 'execve', 'rt_sigaction', 'rt_sigprocmask', 'fault',
-  'statfs', 'capget',
+  'statfs', 'capget', 'setns',
 ] as const;
 
 /** Pseudo step indices for work around the plan (plan.h). */
-export const PRELUDE_STEPS: Record<number, string> = { [-1]: 'signals', [-2]: 'sync', [-3]: 'stdio', [-4]: 'closeFds' };
+export const PRELUDE_STEPS: Record<number, string> = { [-1]: 'signals', [-2]: 'sync', [-3]: 'stdio', [-4]: 'closeFds', [-5]: 'netns' };
 
 const NONE = 0xffffffff;
 const STEP_ARGS = 12;
@@ -216,6 +229,7 @@ const STEP_KEYS: Record<StepOp, readonly string[]> = {
   dumpable: ['value'],
   umount: ['target', 'detach', 'force', 'expire', 'noFollow'],
   setsid: [],
+  setns: ['fd', 'types'],
 };
 
 function flag(name: string, o: Record<string, unknown>, key: string): boolean {
@@ -325,6 +339,10 @@ function encodeStep(name: string, step: unknown, t: StringTable): EncodedStep {
       return { op: OP.umount, args: [path('target'), umountFlagBits(name, { ...s, op: undefined, target: undefined })] };
     case 'setsid':
       return { op: OP.setsid, args: [] };
+    case 'setns': {
+      const types = s.types === undefined ? [] : v.array(`${name}.types`, s.types).map((t, i) => v.oneOf(`${name}.types[${i}]`, t, NAMESPACE_TYPES));
+      return { op: OP.setns, args: [v.integer(`${name}.fd`, s.fd, 0, 0x7fffffff), namespaceFlags(types)] };
+    }
   }
 }
 

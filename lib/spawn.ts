@@ -8,6 +8,7 @@ import type { NativeSpawnOptions } from '../types/native';
 import { InvalidArgValueError, NsboxSystemError, StateError, namespaceHint, withHint } from './errors';
 import { namespaceFlags, namespaceTypes, type NamespaceType } from './namespaces';
 import { native } from './native';
+import { takeNetns } from './netns-pool';
 import { encodePlan, PRELUDE_STEPS, SYSCALLS, type Step } from './plan';
 import { signalName, signalNumber } from './signals';
 import * as v from './validate';
@@ -77,6 +78,8 @@ export interface SpawnInternals {
   /** Fail plan step `faultStep` with `faultErrno` instead of running it. */
   faultStep?: number;
   faultErrno?: number;
+  /** Join a network namespace made ahead (lib/netns-pool.ts) instead of CLONE_NEWNET. @default true */
+  netnsPool?: boolean;
 }
 
 /** A running child from {@link spawn}. */
@@ -290,8 +293,15 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
     }
   }
   if (signal?.aborted) throw abortError(signal);
-  Object.assign(nativeOptions, internals);
+  const { netnsPool = true, ...knobs } = internals;
+  Object.assign(nativeOptions, knobs);
   if (nativeOptions.vm && !vmIsSafe(plan.steps, o.cgroup !== undefined)) nativeOptions.vm = false;
+  // A pooled namespace is owned by this process's user namespace: only without 'user', and as root.
+  const netnsFd = netnsPool && namespaces.includes('net') && !userns && process.geteuid?.() === 0 ? takeNetns() : undefined;
+  if (netnsFd !== undefined) {
+    nativeOptions.netnsFd = netnsFd;
+    nativeOptions.flags &= ~namespaceFlags(['net']);
+  }
 
   nativeOptions.stdio = prepareStdio(o.stdio);
   let cgroupFd: number | undefined;
@@ -311,6 +321,7 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
     throw e;
   } finally {
     if (cgroupFd !== undefined) fs.closeSync(cgroupFd);
+    if (netnsFd !== undefined) fs.closeSync(netnsFd);
   }
 
   const streams = result.stdio.map((fd, i) => {

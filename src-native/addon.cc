@@ -7,6 +7,7 @@ namespace nsbox {
 // namespaces.cc
 Napi::Value Unshare(const Napi::CallbackInfo& info);
 Napi::Value Setns(const Napi::CallbackInfo& info);
+Napi::Value NetnsCreate(const Napi::CallbackInfo& info);
 // mounts.cc
 Napi::Value Mount(const Napi::CallbackInfo& info);
 Napi::Value Umount2(const Napi::CallbackInfo& info);
@@ -47,6 +48,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
       {"init", Init},
       {"unshare", Unshare},
       {"setns", Setns},
+      {"netnsCreate", NetnsCreate},
       {"mount", Mount},
       {"umount2", Umount2},
       {"pivotRoot", PivotRoot},

@@ -53,6 +53,11 @@ class Executor {
   [[noreturn]] void Run() {
     ResetSignals();
     if (c_->sync_first && !WaitForParent()) Exit(1);
+    // Before stdio, whose dup3s could land on the fd's number.
+    if (c_->netns_fd >= 0) {
+      long rc = Sys(SYS_OP_SETNS, SYS_setns, c_->netns_fd, CLONE_NEWNET);
+      if (rc < 0) Die(report_, STEP_NETNS, rc, sysop_);
+    }
     SetUpStdio();
     for (uint32_t i = 0; i < c_->count; i++) {
       sysop_ = SYS_OP_FAULT;
@@ -382,6 +387,8 @@ class Executor {
         return Sys(SYS_OP_UMOUNT2, SYS_umount2, P(Str(s.a[0])), s.a[1]);
       case OP_SETSID:
         return Sys(SYS_OP_SETSID, SYS_setsid);
+      case OP_SETNS:
+        return Sys(SYS_OP_SETNS, SYS_setns, static_cast<long>(s.a[0]), static_cast<long>(s.a[1]));
       case OP_WAIT: {
         ChildReport r = {static_cast<int32_t>(index), 0, kReportHeld};
         raw_syscall(SYS_write, report_, P(&r), sizeof r);

@@ -35,7 +35,8 @@ enum Op : uint32_t {
   OP_SETSID = 22,       //
   OP_WAIT = 23,         // block until the parent releases the child
   OP_EXEC = 24,         // a0 path, a1 argv blob, a2 argc, a3 envp blob, a4 envc (both kNone: this process's environ), a5 search PATH?
-  OP_MAX = 24,
+  OP_SETNS = 25,        // a0 fd (inherited from the parent), a1 nstype (CLONE_NEW* bits, 0: whatever the fd is)
+  OP_MAX = 25,
 };
 
 // The syscall a failing step reports (mirrored in lib/plan.ts SYSCALLS).
@@ -69,10 +70,11 @@ enum SysOp : int32_t {
   SYS_OP_FAULT = 26,  // the test-only fault hook
   SYS_OP_STATFS = 27,
   SYS_OP_CAPGET = 28,
+  SYS_OP_SETNS = 29,
 };
 
 // Pseudo step indices for work the executor does around the plan.
-enum : int32_t { STEP_SIGNALS = -1, STEP_SYNC = -2, STEP_STDIO = -3, STEP_CLOSE_FDS = -4 };
+enum : int32_t { STEP_SIGNALS = -1, STEP_SYNC = -2, STEP_STDIO = -3, STEP_CLOSE_FDS = -4, STEP_NETNS = -5 };
 
 constexpr uint32_t kPlanMagic = 0x5042534e;  // "NSBP"
 constexpr uint32_t kPlanVersion = 1;
@@ -118,6 +120,7 @@ struct ChildContext {
   int report_fd = -1;
   int sync_fd = -1;        // read end: one byte per release
   bool sync_first = false; // wait for the parent (maps, cgroup.procs) before any step
+  int netns_fd = -1;       // a network namespace made ahead (lib/netns-pool.ts), joined before stdio
   int fault_step = -1;     // test-only: fail this step with fault_errno instead of running it
   int fault_errno = 0;
   bool no_mount_setattr = false;  // test-only: act as a kernel before 5.12 (the remount fallback)

@@ -360,6 +360,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   ctx.fault_step = static_cast<int>(OptInt(opts, "faultStep", -1));
   ctx.fault_errno = static_cast<int>(OptInt(opts, "faultErrno", 0));
   ctx.no_mount_setattr = opts.Get("noMountSetattr").ToBoolean();
+  ctx.netns_fd = static_cast<int>(OptInt(opts, "netnsFd", -1));
 
   // stdio: parent ends of pipes are returned; child ends close after clone.
   Napi::Value stdio_v = opts.Get("stdio");

@@ -21,6 +21,8 @@ export interface NativeSpawnOptions {
   noMountSetattr?: boolean;
   faultStep?: number;
   faultErrno?: number;
+  /** A network namespace fd the child joins before stdio (instead of CLONE_NEWNET in flags). */
+  netnsFd?: number;
 }
 
 export interface NativeSpawnResult {
@@ -55,6 +57,8 @@ export interface NativeAddon {
   init(factory: SystemErrorFactory): void;
   unshare(flags: number): void;
   setns(fd: number, nstype: number): void;
+  /** A new network namespace made on a libuv pool thread (unshare there, open /proc/thread-self/ns/net, setns back): its fd, or an error. */
+  netnsCreate(callback: (error: Error | null, fd: number | undefined) => void): void;
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
   umount2(target: string, flags: number): void;
   pivotRoot(newRoot: string, putOld: string): void;

@@ -136,12 +136,16 @@ export function runNode(code: string, env: Record<string, string> = {}): Promise
  * asked, where the library's own report would prove nothing.
  */
 export function straceSpawn(options: object, internals: object, syscalls: string): string {
+  return straceSpawnScript(`require(${JSON.stringify(path.join(repoRoot, 'lib', 'spawn.ts'))})
+    .spawnWith(${JSON.stringify(options)}, ${JSON.stringify(internals)}).then((c) => c.exited)`, syscalls);
+}
+
+/** Runs a script (that may require lib/*.ts) in a fresh node under `strace -f`; returns the log. */
+export function straceSpawnScript(code: string, syscalls: string): string {
   const strace = ['/usr/bin/strace', '/bin/strace'].find((p) => fs.existsSync(p));
   if (!strace) throw new Error('strace is missing: scripts/setup.sh installs it');
   const dir = tmpDir('strace');
   const log = path.join(dir, 'log');
-  const code = `require(${JSON.stringify(path.join(repoRoot, 'lib', 'spawn.ts'))})
-    .spawnWith(${JSON.stringify(options)}, ${JSON.stringify(internals)}).then((c) => c.exited)`;
   try {
     execFileSync(strace, ['-f', '-qq', '-e', `trace=${syscalls}`, '-o', log, process.execPath, '-r', REGISTER_TS, '-e', code]);
     return fs.readFileSync(log, 'utf8');

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { fdChanges, openFds, settled, zombieChildren } from './proc';
 import { cgroupHost } from '../../lib/cgroup/discover';
+import { drainNetnsPool } from '../../lib/netns-pool';
 
 // The cgroup2 mount: /sys/fs/cgroup/unified on this hybrid host, /sys/fs/cgroup in the VM lane.
 export const CGROUP_ROOT = cgroupHost().mount ?? '/sys/fs/cgroup/unified';
@@ -43,6 +44,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // The network namespaces spawn keeps made ahead are the pool's, not a leak: give them back.
+  await drainNetnsPool();
   const problems = await settled(() => [
     ...fdChanges(before),
     ...zombieChildren().map((pid) => `zombie child ${pid}`),

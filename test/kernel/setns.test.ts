@@ -65,3 +65,37 @@ describe.skipIf(!isRoot)('setns into a child\'s namespaces (needs root: joining 
     expect(namespaceId('/proc/self/ns/net')).toEqual(ourNet);
   });
 });
+
+describe.skipIf(!isRoot)(`the setns plan step: a child joins another's namespaces before exec${isRoot ? '' : ' (skipped: needs root)'}`, () => {
+  it('by a namespace fd, and by a pidfd with several types at once; a wrong type is refused by the kernel at that step', async () => {
+    const { pidfdOpen } = await import('../../lib/index');
+    const target = await spawnWith({ command: sh('echo ready; exec sleep 30'), namespaces: ['uts', 'net'], plan: [{ op: 'sethostname', hostname: 'joined-box' }] }, {});
+    try {
+      await firstLine(target.stdout!);
+      const utsFd = fs.openSync(`/proc/${target.pid}/ns/uts`, 'r');
+      const pidfd = pidfdOpen(target.pid);
+      try {
+        const script = 'hostname; readlink /proc/self/ns/net';
+        const byFd = await spawnWith({ command: sh(script), plan: [{ op: 'setns', fd: utsFd, types: ['uts'] }] }, {});
+        const byPidfd = await spawnWith({ command: sh(script), plan: [{ op: 'setns', fd: pidfd, types: ['uts', 'net'] }] }, {});
+        const [a, b] = await Promise.all([byFd, byPidfd].map(async (c) => {
+          const out = await new Promise<string>((r) => { let s = ''; c.stdout!.on('data', (d) => (s += d)).on('end', () => r(s)); });
+          await c.exited;
+          return out.split('\n');
+        }));
+        const targetNet = fs.readlinkSync(`/proc/${target.pid}/ns/net`);
+        expect(a[0]).toBe('joined-box');
+        expect(a[1]).toBe(fs.readlinkSync('/proc/self/ns/net')); // only uts joined
+        expect(b).toEqual(['joined-box', targetNet, '']);
+        const wrong = await spawnWith({ command: ['/bin/true'], plan: [{ op: 'setns', fd: utsFd, types: ['net'] }] }, {}).catch((e: unknown) => e);
+        expect(wrong).toMatchObject({ code: 'EINVAL', syscall: 'setns', step: 'setns', stepIndex: 0 });
+      } finally {
+        fs.closeSync(utsFd);
+        fs.closeSync(pidfd);
+      }
+    } finally {
+      target.kill('SIGKILL');
+      await target.exited;
+    }
+  });
+});

@@ -68,6 +68,16 @@ describe('encodePlan', () => {
     expect(buffer.readUInt32LE(16 + steps.length * 52)).toBe(24);
   });
 
+  it('encodes setns: op 25, the fd, and the CLONE_NEW* bits of the types (0: whatever the fd is); a bad fd or type is refused', () => {
+    const { ops, args, buffer } = decoded([{ op: 'setns', fd: 7, types: ['net', 'uts'] }, { op: 'setns', fd: 0 }]);
+    expect(ops).toEqual(['setns', 'setns', 'exec']);
+    expect(buffer.readUInt32LE(16)).toBe(25);
+    expect(args[0].slice(0, 2)).toEqual([7, 0x40000000 | 0x04000000]);
+    expect(args[1].slice(0, 2)).toEqual([0, 0]);
+    expect(() => encodePlan([{ op: 'setns', fd: -1 }], exec)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('plan[0].fd') }));
+    expect(() => encodePlan([{ op: 'setns', fd: 3, types: ['nett' as never] }], exec)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('plan[0].types[0]') }));
+  });
+
   it('encodes the internal wait mark as a WAIT step at its position, only when the caller allows it', () => {
     expect(decoded([{ op: 'setsid' }, { op: 'wait' }, { op: 'setsid' }]).ops).toEqual(['setsid', 'wait', 'setsid', 'exec']);
     expect(() => encodePlan([{ op: 'wait' }], exec)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));

@@ -1,0 +1,89 @@
+// Network namespaces made ahead on a pool thread and joined by the child (setns) instead of
+// created inside clone: what the child sees must be what CLONE_NEWNET gives, and the kernel
+// must really have been asked that way.
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { drainNetnsPool, netnsPoolHeld, netnsPoolSettled, setNetnsPoolSize } from '../../lib/netns-pool';
+import { spawn } from '../../lib/spawn';
+import { isRoot, repoRoot, run, sh, straceSpawnScript } from '../helpers/env';
+
+const rootOnly = isRoot ? undefined : 'needs root: the pool serves spawns of a net namespace without a user namespace';
+
+describe.skipIf(rootOnly)(`network namespace pool${rootOnly ? ` (skipped: ${rootOnly})` : ''}`, () => {
+  it('the first net spawn starts the pool; the next child joins a namespace made ahead, fresh and its own', async () => {
+    await drainNetnsPool();
+    const first = await run({ command: sh('readlink /proc/self/ns/net'), namespaces: ['net'] });
+    await netnsPoolSettled();
+    expect(netnsPoolHeld()).toBe(2);
+    // Two pooled children at once: each in its own namespace, neither Node's, each holding only lo, down.
+    const script = 'readlink /proc/self/ns/net; tail -n +3 /proc/net/dev | cut -d: -f1; ip -o link show lo';
+    const [a, b] = await Promise.all([run({ command: sh(script), namespaces: ['net', 'mount'] }), run({ command: sh(script), namespaces: ['net'] })]);
+    const own = fs.readlinkSync('/proc/self/ns/net');
+    const ids = [first.stdout, a.stdout, b.stdout].map((s) => s.split('\n')[0]);
+    expect(new Set([own, ...ids]).size).toBe(4);
+    for (const r of [a, b]) {
+      expect(r.status).toEqual({ code: 0, signal: null });
+      const [, devices, link] = r.stdout.split('\n');
+      expect(devices.trim()).toBe('lo'); // one device only: the next line is ip's
+      expect(link).toMatch(/^1: lo: <LOOPBACK> /); // not UP: as CLONE_NEWNET leaves it
+    }
+    await drainNetnsPool();
+    expect(netnsPoolHeld()).toBe(0);
+  });
+
+  it('as the kernel saw it: a pool thread unshares CLONE_NEWNET, the clone3 has no CLONE_NEWNET, the child setns into it (strace)', () => {
+    const log = straceSpawnScript(`
+      const { spawn } = require(${JSON.stringify(`${repoRoot}/lib/spawn.ts`)});
+      const pool = require(${JSON.stringify(`${repoRoot}/lib/netns-pool.ts`)});
+      const opts = { command: ['/bin/true'], namespaces: ['net', 'uts'], stdio: 'ignore' };
+      (async () => {
+        await (await spawn(opts)).exited;       // no pool yet: CLONE_NEWNET
+        await pool.netnsPoolSettled();
+        await (await spawn(opts)).exited;       // pooled
+      })();`, 'clone3,unshare,setns');
+    // strace splits calls that overlap across threads into "<unfinished ...>" and "<... resumed>": join them.
+    const pending = new Map<string, string>();
+    const calls: { pid: string; text: string }[] = [];
+    for (const line of log.split('\n')) {
+      const m = /^(\d+) (.*)$/.exec(line);
+      if (!m) continue;
+      const [, pid, rest] = m;
+      if (rest.endsWith('<unfinished ...>')) pending.set(pid, rest.slice(0, -'<unfinished ...>'.length));
+      else if (/^<\.\.\. \w+ resumed>/.test(rest)) calls.push({ pid, text: (pending.get(pid) ?? '') + rest.replace(/^<\.\.\. \w+ resumed>/, '') });
+      else calls.push({ pid, text: rest });
+    }
+    const clones = calls.filter((c) => /^clone3\(\{flags=.*CLONE_NEWUTS/.test(c.text));
+    expect(clones).toHaveLength(2);
+    expect(clones[0].text).toContain('CLONE_NEWNET');
+    expect(clones[1].text).not.toContain('CLONE_NEWNET');
+    const child = /= (\d+)$/.exec(clones[1].text)?.[1];
+    expect(calls.filter((c) => c.pid === child).map((c) => c.text)).toContainEqual(expect.stringMatching(/^setns\(\d+, CLONE_NEWNET\)\s+= 0$/));
+    const pool = calls.filter((c) => /^unshare\(CLONE_NEWNET\)\s+= 0$/.test(c.text));
+    expect(pool.length).toBeGreaterThanOrEqual(2);
+    expect(pool.every((c) => c.pid !== child)).toBe(true);
+  });
+
+  it('size 0 turns it off: every net spawn creates its namespace in clone', async () => {
+    setNetnsPoolSize(0);
+    try {
+      const r = await run({ command: sh('readlink /proc/self/ns/net'), namespaces: ['net'] });
+      expect(r.status.code).toBe(0);
+      await netnsPoolSettled();
+      expect(netnsPoolHeld()).toBe(0);
+      expect(() => setNetnsPoolSize(-1)).toThrow(RangeError);
+    } finally {
+      setNetnsPoolSize(2);
+      await drainNetnsPool();
+    }
+  });
+
+  it('with a user namespace the pool is not used (the namespace must belong to the new user namespace)', async () => {
+    await drainNetnsPool();
+    // Owning its namespace, root in the new user namespace may configure it.
+    const child = await spawn({ command: ['ip', 'link', 'set', 'lo', 'up'], namespaces: ['user', 'net'], stdio: 'ignore' });
+    const status = await child.exited;
+    expect(status.code).toBe(0);
+    await netnsPoolSettled();
+    expect(netnsPoolHeld()).toBe(0);
+  });
+});
