@@ -90,9 +90,11 @@ export async function enableControllers(top: string, parent: string, controllers
   const chain = [top];
   for (const part of rel.split(path.sep).filter(Boolean)) chain.push(path.join(chain[chain.length - 1], part));
   // Check the whole chain first, so nothing is written when a controller is missing anywhere.
+  // Below the top, a group offers what its parent enables: what this call will enable there counts.
   const plan: { dir: string; missing: Controller[] }[] = [];
+  let enabling: Controller[] = [];
   for (const dir of chain) {
-    const offered = controllersAt(dir);
+    const offered = [...controllersAt(dir), ...enabling];
     for (const c of controllers) {
       if (!offered.includes(c)) {
         const hint = mode === 'hybrid' && !controllersAt(top).includes(c)
@@ -105,6 +107,7 @@ export async function enableControllers(top: string, parent: string, controllers
     }
     const enabled = readWords(path.join(dir, 'cgroup.subtree_control'));
     const missing = controllers.filter((c) => !enabled.includes(c));
+    enabling = missing;
     if (missing.length === 0) continue;
     if (dir !== top && pidsOf(await readText(path.join(dir, 'cgroup.procs'))).length > 0) {
       throw new CgroupControllerError(missing[0], dir, mode,
@@ -167,14 +170,13 @@ export class Cgroup {
     const writes = options.resources === undefined ? [] : resourceWrites(options.resources, undefined, 'options.resources');
     const extra = options.controllers === undefined ? [] : v.array('options.controllers', options.controllers)
       .map((c, i) => v.oneOf(`options.controllers[${i}]`, c, CONTROLLERS));
+    const givenParent = options.parent === undefined ? undefined : path.normalize(v.absolutePath('options.parent', options.parent));
     const { host, mount } = defaults();
     let dir: string;
     if (rel.startsWith('/')) {
       dir = rel;
     } else {
-      const parent = options.parent === undefined
-        ? (process.geteuid?.() === 0 ? mount : host.ownPath ?? mount)
-        : path.normalize(v.absolutePath('options.parent', options.parent));
+      const parent = givenParent ?? (process.geteuid?.() === 0 ? mount : host.ownPath ?? mount);
       dir = path.join(parent, rel);
     }
     if (dir === mount || !dir.startsWith(`${mount}/`)) throw new CgroupUnavailableError(`${dir} is not a group below the cgroup2 mount ${mount}`);

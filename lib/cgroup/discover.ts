@@ -115,7 +115,7 @@ export function mayCreateGroups(dir: string): CreateAccess {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EROFS') return { allowed: false, reason: `${file} is on a read-only mount (a container without a cgroup of its own?)` };
-      if (code === 'ENOENT') return { allowed: false, reason: `${dir} is not a cgroup v2 group (no ${path.basename(file)})` };
+      if (code === 'ENOENT') return { allowed: false, reason: file === dir ? `${dir} does not exist` : `${dir} is not a cgroup v2 group (no ${path.basename(file)})` };
       return { allowed: false, reason: `${code}: ${file} is not writable by uid ${process.geteuid?.()}, so the group is not delegated to it: ${DELEGATE_HINT}` };
     }
   }

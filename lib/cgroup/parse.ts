@@ -8,10 +8,10 @@ export function camel(key: string): string {
 }
 
 function number(text: string, file: string): number {
-  const n = Number(text);
-  // Counters are u64; beyond 2^53 a Number loses precision, which no limit or counter here reaches in practice.
-  if (text === '' || !Number.isFinite(n)) throw new SyntaxError(`${file}: not a number: ${JSON.stringify(text)}`);
-  return n;
+  // Decimal only, as the kernel prints (Number() alone would take '0x10' and '1e3'). Counters
+  // are u64; beyond 2^53 a Number loses precision, which no limit or counter here reaches in practice.
+  if (!/^-?\d+(\.\d+)?$/.test(text)) throw new SyntaxError(`${file}: not a number: ${JSON.stringify(text)}`);
+  return Number(text);
 }
 
 /** A single value (`memory.current`, `pids.max`): a number, or `'max'`. */

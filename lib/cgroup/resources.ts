@@ -47,7 +47,7 @@ export function resourceWrites(resources: unknown, host: HostFacts = hostFacts()
     if (typeof r.raw !== 'object' || r.raw === null || Array.isArray(r.raw)) throw new InvalidArgTypeError(`${name}.raw`, 'of type object', r.raw);
     for (const [file, value] of Object.entries(r.raw)) {
       const n = `${name}.raw['${file}']`;
-      if (!/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/.test(file)) throw new InvalidArgValueError(n, value, 'must name an interface file such as memory.zswap.max');
+      if (!/^[a-z][a-z0-9_]*(\.[A-Za-z0-9_]+)+$/.test(file)) throw new InvalidArgValueError(n, value, 'must name an interface file such as memory.zswap.max');
       if (NOT_RESOURCES.has(file)) throw new InvalidArgValueError(n, value, `is not a resource: use the Cgroup's methods for ${file}`);
       if (typeof value === 'number' ? !Number.isFinite(value) : typeof value !== 'string' || /[\n\0]/.test(value)) {
         throw new InvalidArgValueError(n, value, 'must be a finite number or a one-line string');

@@ -102,10 +102,11 @@ export function parseIoStat(text: string): IoDeviceStat[] {
 
 /** Reads and parses every statistics file the group at `dir` has. */
 export async function readStats(dir: string): Promise<CgroupStats> {
-  const names = new Set(await fs.readdir(dir));
+  // Only files: a child group may be named like one (`job.events`).
+  const names = (await fs.readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
   const files = new Map<string, string>();
   await Promise.all(
-    [...names].filter((n) => /\.(stat|current|peak|events|events\.local|pressure)$/.test(n)).map(async (n) => {
+    names.filter((n) => /\.(stat|current|peak|events|events\.local|pressure)$/.test(n)).map(async (n) => {
       try {
         files.set(n, await fs.readFile(path.join(dir, n), 'utf8'));
       } catch (e) {

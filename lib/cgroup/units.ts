@@ -37,8 +37,11 @@ export function bytes(name: string, value: unknown, { max: allowMax = true } = {
 /** A list of CPU or memory-node numbers: `'0-3,5'`, or the numbers themselves. */
 export type IdList = string | readonly number[];
 
-/** Parses `'0-3,5'` (cpuset.cpus, cpuset.mems, the kernel's "list format") into sorted unique numbers. */
-export function parseList(text: string): number[] {
+/**
+ * Parses `'0-3,5'` (cpuset.cpus, cpuset.mems, the kernel's "list format") into sorted unique
+ * numbers; with `limit`, a number at or above it is a RangeError before anything is expanded.
+ */
+export function parseList(text: string, limit = Infinity): number[] {
   const out = new Set<number>();
   for (const part of text.trim().split(',')) {
     if (part === '') continue;
@@ -47,6 +50,7 @@ export function parseList(text: string): number[] {
     const from = Number(m[1]);
     const to = m[2] === undefined ? from : Number(m[2]);
     if (to < from) throw new SyntaxError(`a range runs backwards in ${JSON.stringify(text)}`);
+    if (to >= limit) throw new RangeError(`${to} is not below ${limit}`);
     for (let i = from; i <= to; i++) out.add(i);
   }
   return [...out].sort((a, b) => a - b);
@@ -70,8 +74,9 @@ export function idList(name: string, value: unknown, limit: number): string {
   let ids: number[];
   if (typeof value === 'string') {
     try {
-      ids = parseList(value);
+      ids = parseList(value, limit);
     } catch (e) {
+      if (e instanceof RangeError) throw new OutOfRangeError(name, `a list of numbers below ${limit} (what this host has)`, value);
       throw new InvalidArgValueError(name, value, `must be a list such as '0-3,5' (${(e as Error).message})`);
     }
   } else if (Array.isArray(value)) {

@@ -43,7 +43,9 @@ export function cpuWrites(name: string, value: unknown): Write[] {
   }
   if (o.burst !== undefined) {
     const burst = int(`${name}.burst`, o.burst, 0, MAX_RUNTIME_US) as number;
+    // kernel/sched/core.c tg_set_cfs_bandwidth: burst ≤ quota and burst + quota ≤ max_cfs_runtime.
     if (typeof quota === 'number' && burst > quota) throw new InvalidArgValueError(`${name}.burst`, burst, `must not exceed the quota (${quota} µs)`);
+    if (typeof quota === 'number' && burst + quota > MAX_RUNTIME_US) throw new InvalidArgValueError(`${name}.burst`, burst, `with the quota must not exceed ${MAX_RUNTIME_US} µs`);
     writes.push({ file: 'cpu.max.burst', value: `${burst}` });
   }
   if (o.weight !== undefined) writes.push({ file: 'cpu.weight', value: `${int(`${name}.weight`, o.weight, 1, 10000)}` });
@@ -53,6 +55,7 @@ export function cpuWrites(name: string, value: unknown): Write[] {
 
 /** `cpu.max` read back. */
 export function parseCpuMax(text: string): { quota: number | 'max'; period: number } {
-  const [q, p] = text.trim().split(/\s+/);
-  return { quota: q === 'max' ? 'max' : Number(q), period: Number(p) };
+  const m = /^(max|\d+) (\d+)$/.exec(text.trim());
+  if (!m) throw new SyntaxError(`cpu.max: not "quota period": ${JSON.stringify(text)}`);
+  return { quota: m[1] === 'max' ? 'max' : Number(m[1]), period: Number(m[2]) };
 }
