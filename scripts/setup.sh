@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 # g++/make/python3: node-gyp builds the addon. iproute2: network namespace tests.
 # util-linux: unshare (the benchmark's comparison) and setpriv (the unprivileged test pass).
 # strace: tests that check which system calls a spawn really made.
-packages=(g++ make python3 iproute2 util-linux strace)
+# qemu-system-x86, busybox-static, cpio: the cgroup v2 suite's VM (scripts/vm-test.sh) — a
+# Debian cloud kernel under qemu TCG with a busybox initramfs.
+packages=(g++ make python3 iproute2 util-linux strace qemu-system-x86 busybox-static cpio)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -37,9 +37,12 @@ else
   echo "== unprivileged pass skipped: it needs root to switch to uid 65534"
 fi
 
+echo "== cgroup v2 suite in a VM (qemu TCG, Debian cloud kernel)"
+bash scripts/vm-test.sh --json "$results/vm.json"
+
 bash scripts/pack-test.sh
 
-# One plain closing line over both passes (the pack check counts as one test).
+# One plain closing line over every pass (the pack check counts as one test).
 node -e '
   let passed = 1, failed = 0, skipped = 0;
   for (const f of process.argv.slice(1)) {
