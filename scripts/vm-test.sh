@@ -190,7 +190,9 @@ printf '127.0.0.1 localhost nsbox-vm\n::1 localhost ip6-localhost\n' >"$root/etc
 echo nsbox-vm >"$root/etc/hostname"
 
 # the repository as the suite needs it at run time (no compiler, no type checker)
-cp -a package.json tsconfig.json tsconfig.test.json vitest.config.ts vitest.vm.config.ts lib test types "$root/nsbox/"
+cp -a package.json tsconfig.json tsconfig.test.json vitest.config.ts vitest.vm.config.ts lib test types bench "$root/nsbox/"
+# dist/ (the compiled library) where it is built: the benchmarks load it (--guest-script)
+if [ -d dist ]; then cp -a dist "$root/nsbox/"; fi
 mkdir -p "$root/nsbox/build/Release"
 cp build/Release/nsbox.node "$root/nsbox/build/Release/"
 tar -C "$repo" -c \
