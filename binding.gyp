@@ -15,7 +15,7 @@
         "src-native/process.cc",
         "src-native/plan.cc",
         "src-native/child.cc",
-        "src-native/probe.cc"
+        "src-native/probe.cc", "src-native/cgroup.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE"],

@@ -4,13 +4,11 @@
 // that asks for a 'net' namespace without 'user' (a pooled namespace belongs to this
 // process's user namespace, so a child in a new user namespace would not own it), refills in
 // the background, and turns itself off for good if the kernel refuses (no CAP_SYS_ADMIN).
-import fs from 'node:fs';
+// The addon holds the fds (closed with the environment, e.g. a terminated worker); this
+// module decides how many.
 import { native } from './native';
 
 let size = defaultSize();
-const ready: number[] = [];
-let making = 0;
-let generation = 0;
 let refused = false;
 const idle: (() => void)[] = [];
 
@@ -19,26 +17,23 @@ function defaultSize(): number {
   return Number.isInteger(n) && n >= 0 && n <= 64 ? n : 2;
 }
 
+function onMade(error: Error | null): void {
+  if (error) refused = true;
+  if (native.netnsPoolState()[1] === 0) for (const resolve of idle.splice(0)) resolve();
+}
+
 function refill(): void {
-  while (!refused && ready.length + making < size) {
-    making++;
-    const gen = generation;
-    native.netnsCreate((error, fd) => {
-      making--;
-      if (error) refused = true;
-      else if (gen === generation && ready.length < size) ready.push(fd!);
-      else fs.closeSync(fd!);
-      if (making === 0) for (const resolve of idle.splice(0)) resolve();
-    });
-  }
+  if (refused) return;
+  const [ready, making] = native.netnsPoolState();
+  if (ready + making < size) native.netnsPoolFill(size - ready - making, onMade);
 }
 
 /** A fresh network namespace's fd for one spawn (the caller closes it), or undefined; starts a refill. */
 export function takeNetns(): number | undefined {
   if (size === 0) return undefined;
-  const fd = ready.pop();
+  const fd = native.netnsPoolTake();
   refill();
-  return fd;
+  return fd >= 0 ? fd : undefined;
 }
 
 /**
@@ -51,22 +46,21 @@ export function setNetnsPoolSize(n: number): void {
     throw new RangeError(`The value of "n" is out of range. It must be an integer >= 0 and <= 64. Received ${n}`);
   }
   size = n;
-  while (ready.length > size) fs.closeSync(ready.pop()!);
+  if (native.netnsPoolState()[0] > size) native.netnsPoolDrain();
 }
 
 /** Closes the namespaces held and those being made; the pool refills on the next namespaced spawn. */
 export function drainNetnsPool(): Promise<void> {
-  generation++;
-  while (ready.length) fs.closeSync(ready.pop()!);
-  return making === 0 ? Promise.resolve() : new Promise((resolve) => idle.push(resolve));
+  native.netnsPoolDrain();
+  return netnsPoolSettled();
 }
 
 /** @internal Resolves when no namespace is being made (tests). */
 export function netnsPoolSettled(): Promise<void> {
-  return making === 0 ? Promise.resolve() : new Promise((resolve) => idle.push(resolve));
+  return native.netnsPoolState()[1] === 0 ? Promise.resolve() : new Promise((resolve) => idle.push(resolve));
 }
 
 /** @internal How many namespaces are held now (tests). */
 export function netnsPoolHeld(): number {
-  return ready.length;
+  return native.netnsPoolState()[0];
 }

@@ -7,7 +7,10 @@ namespace nsbox {
 // namespaces.cc
 Napi::Value Unshare(const Napi::CallbackInfo& info);
 Napi::Value Setns(const Napi::CallbackInfo& info);
-Napi::Value NetnsCreate(const Napi::CallbackInfo& info);
+Napi::Value NetnsPoolFill(const Napi::CallbackInfo& info);
+Napi::Value NetnsPoolTake(const Napi::CallbackInfo& info);
+Napi::Value NetnsPoolDrain(const Napi::CallbackInfo& info);
+Napi::Value NetnsPoolState(const Napi::CallbackInfo& info);
 // mounts.cc
 Napi::Value Mount(const Napi::CallbackInfo& info);
 Napi::Value Umount2(const Napi::CallbackInfo& info);
@@ -24,6 +27,9 @@ Napi::Value PidfdSendSignal(const Napi::CallbackInfo& info);
 Napi::Value Spawn(const Napi::CallbackInfo& info);
 Napi::Value ChildRef(const Napi::CallbackInfo& info);
 Napi::Value ChildRelease(const Napi::CallbackInfo& info);
+// cgroup.cc
+Napi::Value PsiTrigger(const Napi::CallbackInfo& info);
+Napi::Value PsiClose(const Napi::CallbackInfo& info);
 // probe.cc
 Napi::Value ProbeSyscalls(const Napi::CallbackInfo& info);
 Napi::Value ProbeIdmappedMount(const Napi::CallbackInfo& info);
@@ -48,7 +54,10 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
       {"init", Init},
       {"unshare", Unshare},
       {"setns", Setns},
-      {"netnsCreate", NetnsCreate},
+      {"netnsPoolFill", NetnsPoolFill},
+      {"netnsPoolTake", NetnsPoolTake},
+      {"netnsPoolDrain", NetnsPoolDrain},
+      {"netnsPoolState", NetnsPoolState},
       {"mount", Mount},
       {"umount2", Umount2},
       {"pivotRoot", PivotRoot},
@@ -62,6 +71,8 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
       {"spawn", Spawn},
       {"childRef", ChildRef},
       {"childRelease", ChildRelease},
+      {"psiTrigger", PsiTrigger},
+      {"psiClose", PsiClose},
       {"probeSyscalls", ProbeSyscalls},
       {"probeIdmappedMount", ProbeIdmappedMount},
   };

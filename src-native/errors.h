@@ -9,6 +9,7 @@
 namespace nsbox {
 
 struct Child;
+struct PressureWatch;
 
 struct AddonData {
   napi_env env = nullptr;
@@ -16,6 +17,12 @@ struct AddonData {
   std::unordered_map<int, Child*> children;  // by pidfd, until reaped (process.cc)
   std::vector<void*> free_stacks;            // CLONE_VM child stacks for reuse (process.cc)
   size_t live_children = 0;                  // Child objects not yet deleted
+  size_t live_handles = 0;                   // other libuv handles not yet closed (cgroup.cc)
+  std::unordered_map<int, PressureWatch*> pressure_watches;  // PSI triggers by id (cgroup.cc)
+  int next_watch_id = 0;
+  std::vector<int> netns_ready;  // network namespaces made ahead (namespaces.cc), fds owned here
+  int netns_making = 0;
+  int netns_generation = 0;      // bumped by a drain: namespaces still being made are closed
   bool tearing_down = false;                 // the environment is exiting (worker terminated)
   napi_async_cleanup_hook_handle cleanup_hook = nullptr;
 };
@@ -23,6 +30,12 @@ struct AddonData {
 // Registers the environment teardown hook that closes the handles of live children
 // (process.cc); without it a terminated worker would abort in uv_loop_close.
 void RegisterProcessCleanup(Napi::Env env, AddonData* data);
+// Closes every PSI trigger watch (cgroup.cc), at environment teardown.
+void ClosePressureWatches(AddonData* data);
+// Ends the teardown once no child and no handle is left (process.cc).
+void FinishTeardownIfIdle(AddonData* data);
+// Closes the pooled network namespaces (namespaces.cc).
+void DrainNetnsPool(AddonData* data);
 
 // Builds the error through the JS factory: factory(errno, syscall, path?, dest?).
 Napi::Value MakeSystemError(Napi::Env env, int err, const char* syscall, const char* path = nullptr,

@@ -33,14 +33,16 @@ namespace nsbox {
 namespace {
 
 // unshare(CLONE_NEWNET) on a libuv pool thread: a network namespace made off the main thread,
-// kept alive by an fd, for spawn to join in the child (setns) instead of creating one during
-// clone. A network namespace is per thread, so the pool thread makes one, opens it and goes
-// back to the process's own; the main thread never changes namespace.
+// kept alive by an fd in the addon's pool, for spawn to join in the child (setns) instead of
+// creating one during clone. A network namespace is per thread, so the pool thread makes one,
+// opens it and goes back to the process's own; the main thread never changes namespace. The
+// pool's fds belong to the addon so that they are closed with the environment (a worker).
 class NetnsWorker : public Napi::AsyncWorker {
  public:
-  explicit NetnsWorker(const Napi::Function& callback) : Napi::AsyncWorker(callback, "nsbox:netnsCreate") {}
+  NetnsWorker(const Napi::Function& callback, int generation)
+      : Napi::AsyncWorker(callback, "nsbox:netnsCreate"), generation_(generation) {}
   ~NetnsWorker() override {
-    if (fd_ >= 0 && !delivered_) ::close(fd_);  // the environment went away before the callback
+    if (fd_ >= 0) ::close(fd_);  // not handed to the pool (drained, or the environment went away)
   }
 
   void Execute() override {
@@ -62,12 +64,17 @@ class NetnsWorker : public Napi::AsyncWorker {
 
   void OnOK() override {
     Napi::Env env = Env();
+    AddonData* data = env.GetInstanceData<AddonData>();
+    data->netns_making--;
     if (err_ != 0) {
-      Callback().Call({MakeSystemError(env, err_, syscall_), env.Undefined()});
+      Callback().Call({MakeSystemError(env, err_, syscall_)});
       return;
     }
-    delivered_ = true;
-    Callback().Call({env.Null(), Napi::Number::New(env, fd_)});
+    if (generation_ == data->netns_generation) {
+      data->netns_ready.push_back(fd_);
+      fd_ = -1;
+    }
+    Callback().Call({env.Null()});
   }
 
  private:
@@ -75,19 +82,59 @@ class NetnsWorker : public Napi::AsyncWorker {
     err_ = err;
     syscall_ = syscall;
   }
+  int generation_;
   int fd_ = -1;
   int err_ = 0;
   const char* syscall_ = "";
-  bool delivered_ = false;
 };
 
 }  // namespace
 
-// netnsCreate(callback(err, fd)): a new network namespace, made on a pool thread.
-Napi::Value NetnsCreate(const Napi::CallbackInfo& info) {
-  if (info.Length() < 1 || !info[0].IsFunction()) return ThrowTypeError(info.Env(), "netnsCreate(callback)");
-  (new NetnsWorker(info[0].As<Napi::Function>()))->Queue();
+// netnsPoolFill(count, callback(err)): starts `count` more namespaces on pool threads; each
+// lands in the pool (unless drained meanwhile) and then calls back.
+Napi::Value NetnsPoolFill(const Napi::CallbackInfo& info) {
+  int64_t count;
+  if (!ArgInt(info, 0, &count) || info.Length() < 2 || !info[1].IsFunction()) {
+    return ThrowTypeError(info.Env(), "netnsPoolFill(count, callback)");
+  }
+  AddonData* data = info.Env().GetInstanceData<AddonData>();
+  for (int64_t i = 0; i < count; i++) {
+    data->netns_making++;
+    (new NetnsWorker(info[1].As<Napi::Function>(), data->netns_generation))->Queue();
+  }
   return info.Env().Undefined();
+}
+
+// netnsPoolTake(): a pooled namespace's fd, now the caller's to close; -1 if none is ready.
+Napi::Value NetnsPoolTake(const Napi::CallbackInfo& info) {
+  AddonData* data = info.Env().GetInstanceData<AddonData>();
+  int fd = -1;
+  if (!data->netns_ready.empty()) {
+    fd = data->netns_ready.back();
+    data->netns_ready.pop_back();
+  }
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// netnsPoolDrain(): closes the pooled fds; those being made are closed when they arrive.
+Napi::Value NetnsPoolDrain(const Napi::CallbackInfo& info) {
+  DrainNetnsPool(info.Env().GetInstanceData<AddonData>());
+  return info.Env().Undefined();
+}
+
+// netnsPoolState(): [ready, making].
+Napi::Value NetnsPoolState(const Napi::CallbackInfo& info) {
+  AddonData* data = info.Env().GetInstanceData<AddonData>();
+  Napi::Array a = Napi::Array::New(info.Env(), 2);
+  a.Set(0u, Napi::Number::New(info.Env(), static_cast<double>(data->netns_ready.size())));
+  a.Set(1u, Napi::Number::New(info.Env(), data->netns_making));
+  return a;
+}
+
+void DrainNetnsPool(AddonData* data) {
+  data->netns_generation++;
+  for (int fd : data->netns_ready) ::close(fd);
+  data->netns_ready.clear();
 }
 
 }  // namespace nsbox

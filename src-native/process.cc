@@ -237,10 +237,8 @@ struct Child {
     if (--c->handles_open > 0) return;
     AddonData* data = c->env.GetInstanceData<AddonData>();
     delete c;
-    if (--data->live_children == 0 && data->tearing_down && data->cleanup_hook) {
-      napi_remove_async_cleanup_hook(data->cleanup_hook);
-      data->cleanup_hook = nullptr;
-    }
+    data->live_children--;
+    FinishTeardownIfIdle(data);
   }
 
   // Environment teardown. When the process exits (main thread), a running program is
@@ -270,8 +268,14 @@ static void OnEnvTeardown(napi_async_cleanup_hook_handle handle, void* arg) {
   napi_get_uv_event_loop(data->env, &loop);
   bool process_exiting = loop == uv_default_loop();  // the main thread's environment
   for (auto& entry : children) entry.second->Abandon(process_exiting);
-  if (data->live_children == 0) {
-    napi_remove_async_cleanup_hook(handle);
+  ClosePressureWatches(data);
+  DrainNetnsPool(data);
+  FinishTeardownIfIdle(data);
+}
+
+void FinishTeardownIfIdle(AddonData* data) {
+  if (data->tearing_down && data->cleanup_hook && data->live_children == 0 && data->live_handles == 0) {
+    napi_remove_async_cleanup_hook(data->cleanup_hook);
     data->cleanup_hook = nullptr;
   }
 }

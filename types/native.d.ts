@@ -57,8 +57,18 @@ export interface NativeAddon {
   init(factory: SystemErrorFactory): void;
   unshare(flags: number): void;
   setns(fd: number, nstype: number): void;
-  /** A new network namespace made on a libuv pool thread (unshare there, open /proc/thread-self/ns/net, setns back): its fd, or an error. */
-  netnsCreate(callback: (error: Error | null, fd: number | undefined) => void): void;
+  /** Starts `count` network namespaces on libuv pool threads (unshare there, keep an fd, setns back) into the addon's pool; callback per namespace. */
+  netnsPoolFill(count: number, callback: (error: Error | null) => void): void;
+  /** A pooled namespace's fd (the caller closes it), or -1. */
+  netnsPoolTake(): number;
+  /** Closes the pooled fds; those still being made are closed when they arrive. */
+  netnsPoolDrain(): void;
+  /** [ready, being made]. */
+  netnsPoolState(): [number, number];
+  /** Opens a pressure file, writes the PSI trigger, watches POLLPRI; callback(ended) per event. Returns an id. */
+  psiTrigger(path: string, trigger: string, callback: (ended: boolean) => void): number;
+  /** Stops a psiTrigger watch and closes its fd (destroying the trigger). */
+  psiClose(id: number): void;
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
   umount2(target: string, flags: number): void;
   pivotRoot(newRoot: string, putOld: string): void;

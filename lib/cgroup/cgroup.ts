@@ -3,11 +3,12 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { CgroupControllerError, CgroupUnavailableError, fsError, InvalidArgValueError, StateError } from '../errors';
+import { CgroupControllerError, CgroupUnavailableError, fsError, InvalidArgValueError, NsboxSystemError, StateError, withHint } from '../errors';
 import * as v from '../validate';
 import { cgroupHost, controllersAt, DELEGATE_HINT, readWords, type CgroupHost, type Controller, CONTROLLERS } from './discover';
 import { CgroupEvents, type CgroupEventsOptions } from './events';
 import { parseGroupState, type GroupState } from './parse';
+import { PressureEvents, type PressureTriggerOptions } from './pressure';
 import { controllersOf, resourceWrites, type CgroupResources, type Write } from './resources';
 import { readStats, type CgroupStats } from './stats';
 
@@ -298,6 +299,25 @@ export class Cgroup {
   events(options: CgroupEventsOptions = {}): CgroupEvents {
     this.#live();
     return new CgroupEvents(this.path, options);
+  }
+
+  /**
+   * Pressure stall events (PSI triggers): one per window in which the group's tasks stalled on
+   * `resource` for more than `stall` µs. The trigger is made at once, so a refusal (PSI off,
+   * a window the kernel does not take) throws here.
+   * @example
+   * for await (const e of group.pressure({ resource: 'memory', stall: 100_000, window: 1_000_000 })) shed(e.pressure.some.avg10);
+   */
+  pressure(options: PressureTriggerOptions): PressureEvents {
+    this.#live();
+    try {
+      return new PressureEvents(this.path, options);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      const hint = code === 'EOPNOTSUPP' ? 'pressure stall information is off in this kernel (psi=0 on the command line, or CONFIG_PSI_DEFAULT_DISABLED): boot with psi=1'
+        : code === 'EINVAL' && (options.window ?? 0) % 2_000_000 !== 0 ? 'without CAP_SYS_RESOURCE the kernel takes only windows that are a multiple of 2 s (2_000_000 µs)' : undefined;
+      throw hint ? withHint(e as NsboxSystemError, hint) : e;
+    }
   }
 
   /** Freezes every process in the group and below; resolves when `cgroup.events` says frozen. */

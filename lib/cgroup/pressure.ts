@@ -1,0 +1,125 @@
+// Pressure stall triggers (PSI, Documentation/accounting/psi.rst): the kernel wakes a watcher
+// when a group's tasks stalled on cpu, memory or io for more than `stall` µs within a `window`,
+// at most once per window. The addon watches the trigger's fd (POLLPRI) on libuv's loop.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as v from '../validate';
+import { native } from '../native';
+import { parsePressure, type Pressure } from './parse';
+
+export interface PressureTriggerOptions {
+  /** Which stall: tasks waiting for CPU, memory (reclaim, swap-in, thrashing) or IO. */
+  resource: 'cpu' | 'memory' | 'io';
+  /** `'some'`: at least one task stalled; `'full'`: all non-idle tasks at once. @default 'some' */
+  kind?: 'some' | 'full';
+  /** Stall time within the window that fires the trigger, µs (> 0, ≤ window). @example 150_000 */
+  stall: number;
+  /**
+   * The window, µs, 500 ms to 10 s (kernel/sched/psi.c). A process without CAP_SYS_RESOURCE
+   * (root in many containers too) may use only multiples of 2 s. @default 2_000_000
+   */
+  window?: number;
+  /** Ends the iteration. */
+  signal?: AbortSignal;
+}
+
+export interface PressureEvent {
+  resource: 'cpu' | 'memory' | 'io';
+  kind: 'some' | 'full';
+  /** The pressure file read when the event arrived. */
+  pressure: Pressure;
+}
+
+// kernel/sched/psi.c: WINDOW_MIN_US, WINDOW_MAX_US.
+const WINDOW_MIN_US = 500_000;
+const WINDOW_MAX_US = 10_000_000;
+
+/** The trigger's text and file, validated before anything is opened. */
+export function pressureTrigger(options: PressureTriggerOptions): { file: string; trigger: string; resource: PressureEvent['resource']; kind: PressureEvent['kind'] } {
+  const o = v.object('options', options);
+  v.knownKeys('options', o, ['resource', 'kind', 'stall', 'window', 'signal']);
+  const resource = v.oneOf('options.resource', o.resource, ['cpu', 'memory', 'io'] as const);
+  const kind = o.kind === undefined ? 'some' : v.oneOf('options.kind', o.kind, ['some', 'full'] as const);
+  const window = o.window === undefined ? 2_000_000 : v.integer('options.window', o.window, WINDOW_MIN_US, WINDOW_MAX_US);
+  const stall = v.integer('options.stall', o.stall, 1, window);
+  return { file: `${resource}.pressure`, trigger: `${kind} ${stall} ${window}`, resource, kind };
+}
+
+/**
+ * The iterator {@link Cgroup.pressure} returns: one event per window in which the stall
+ * exceeded the threshold; it ends when the group is removed, `signal` aborts, or on `break`.
+ */
+export class PressureEvents implements AsyncIterableIterator<PressureEvent> {
+  readonly #file: string;
+  readonly #resource: PressureEvent['resource'];
+  readonly #kind: PressureEvent['kind'];
+  readonly #queue: PressureEvent[] = [];
+  #waiting: ((r: IteratorResult<PressureEvent>) => void) | undefined;
+  #id: number | undefined;
+  #ended = false;
+  readonly #signal?: AbortSignal;
+  readonly #onAbort = () => this.#end();
+
+  /** Opens the trigger at once (throwing the kernel's refusal: EINVAL, EPERM, EOPNOTSUPP where PSI is off). */
+  constructor(dir: string, options: PressureTriggerOptions) {
+    const { file, trigger, resource, kind } = pressureTrigger(options);
+    this.#file = path.join(dir, file);
+    this.#resource = resource;
+    this.#kind = kind;
+    this.#signal = options.signal;
+    if (this.#signal?.aborted) {
+      this.#ended = true;
+      return;
+    }
+    this.#id = native.psiTrigger(this.#file, trigger, (ended) => {
+      if (ended) {
+        this.#id = undefined; // closed by the addon
+        return this.#end();
+      }
+      let pressure: Pressure;
+      try {
+        pressure = parsePressure(fs.readFileSync(this.#file, 'utf8'), path.basename(this.#file));
+      } catch {
+        return this.#end(); // the group went away between the event and the read
+      }
+      const event = { resource: this.#resource, kind: this.#kind, pressure };
+      if (this.#waiting) {
+        const resolve = this.#waiting;
+        this.#waiting = undefined;
+        resolve({ value: event, done: false });
+      } else {
+        this.#queue.push(event);
+      }
+    });
+    this.#signal?.addEventListener('abort', this.#onAbort);
+  }
+
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.#id !== undefined) native.psiClose(this.#id);
+    this.#id = undefined;
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    if (this.#waiting) {
+      const resolve = this.#waiting;
+      this.#waiting = undefined;
+      resolve({ value: undefined, done: true });
+    }
+  }
+
+  next(): Promise<IteratorResult<PressureEvent>> {
+    if (this.#queue.length) return Promise.resolve({ value: this.#queue.shift()!, done: false });
+    if (this.#ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => (this.#waiting = resolve));
+  }
+
+  return(): Promise<IteratorResult<PressureEvent>> {
+    this.#queue.length = 0;
+    this.#end();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
