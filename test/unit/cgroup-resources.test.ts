@@ -343,3 +343,24 @@ describe('controllersOf', () => {
     expect(controllersOf([])).toEqual([]);
   });
 });
+
+describe('pressureTrigger (PSI trigger text, validated before anything is opened)', () => {
+  it('writes "<kind> <stall> <window>" to <resource>.pressure; kind some and a 2 s window by default', async () => {
+    const { pressureTrigger } = await import('../../lib/cgroup/pressure');
+    expect(pressureTrigger({ resource: 'memory', stall: 150_000 })).toEqual({ file: 'memory.pressure', trigger: 'some 150000 2000000', resource: 'memory', kind: 'some' });
+    expect(pressureTrigger({ resource: 'io', kind: 'full', stall: 500_000, window: 500_000 }).trigger).toBe('full 500000 500000');
+  });
+
+  it.each([
+    [{ resource: 'cpu', stall: 1, window: 499_999 }, 'ERR_OUT_OF_RANGE', 'options.window'],
+    [{ resource: 'cpu', stall: 1, window: 10_000_001 }, 'ERR_OUT_OF_RANGE', 'options.window'],
+    [{ resource: 'cpu', stall: 0 }, 'ERR_OUT_OF_RANGE', 'options.stall'],
+    [{ resource: 'cpu', stall: 2_000_001 }, 'ERR_OUT_OF_RANGE', 'options.stall'],
+    [{ resource: 'irq', stall: 1 }, 'ERR_INVALID_ARG_VALUE', 'options.resource'],
+    [{ resource: 'cpu', kind: 'most', stall: 1 }, 'ERR_INVALID_ARG_VALUE', 'options.kind'],
+    [{ resource: 'cpu', stall: 1, windw: 1 }, 'ERR_INVALID_ARG_VALUE', 'options.windw'],
+  ])('%o is refused (%s, naming %s)', async (options, code, name) => {
+    const { pressureTrigger } = await import('../../lib/cgroup/pressure');
+    expect(() => pressureTrigger(options as never)).toThrow(expect.objectContaining({ code, message: expect.stringContaining(name) }));
+  });
+});
