@@ -18,7 +18,7 @@
         "src-native/probe.cc", "src-native/cgroup.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS", "_GNU_SOURCE"],
       "cflags": ["-Wall", "-Wextra", "-fvisibility=hidden", "-fno-exceptions"],
       "cflags_cc": ["-Wall", "-Wextra", "-fvisibility=hidden", "-fno-exceptions", "-std=c++17",
                     "-fno-tree-loop-distribute-patterns"],

@@ -166,6 +166,21 @@ export class CgroupControllerError extends Error {
   }
 }
 
+/**
+ * A group that holds processes cannot enable controllers for groups below it (cgroup v2's
+ * no-internal-process rule; the root is exempt): refused before anything is written.
+ */
+export class CgroupInternalProcessError extends Error {
+  readonly code = 'ERR_NSBOX_CGROUP_INTERNAL_PROCESS';
+  constructor(
+    readonly path: string,
+    readonly controllers: readonly string[],
+    readonly hint: string,
+  ) {
+    super(`${path} holds processes, so it cannot enable ${controllers.join(', ')} for the groups below it (the no-internal-process rule) (hint: ${hint})`);
+  }
+}
+
 /** No cgroup v2 hierarchy to work in (a legacy-only host, or none mounted), or a path outside it. */
 export class CgroupUnavailableError extends Error {
   readonly code = 'ERR_NSBOX_CGROUP_UNAVAILABLE';

@@ -14,5 +14,5 @@ export { NsboxSystemError, InvalidArgTypeError, InvalidArgValueError, OutOfRange
 export { probe } from './probe';
 export type { HostProbe, Support, UserNamespaceProbe, UserNamespaceSysctls, CgroupProbe, SeccompProbe, LandlockProbe } from './probe';
 export * from './cgroup/index';
-export { CgroupControllerError, CgroupUnavailableError } from './errors';
+export { CgroupControllerError, CgroupInternalProcessError, CgroupUnavailableError } from './errors';
 export { setNetnsPoolSize, drainNetnsPool } from './netns-pool';

@@ -18,7 +18,9 @@ function defaultSize(): number {
 }
 
 function onMade(error: Error | null): void {
-  if (error) refused = true;
+  // Refused for good only when not allowed; ENOMEM, ENOSPC (user.max_net_namespaces) may pass.
+  const code = (error as { code?: string } | null)?.code;
+  if (code === 'EPERM' || code === 'EACCES') refused = true;
   if (native.netnsPoolState()[1] === 0) for (const resolve of idle.splice(0)) resolve();
 }
 

@@ -296,18 +296,25 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
   const { netnsPool = true, ...knobs } = internals;
   Object.assign(nativeOptions, knobs);
   if (nativeOptions.vm && !vmIsSafe(plan.steps, o.cgroup !== undefined)) nativeOptions.vm = false;
-  // A pooled namespace is owned by this process's user namespace: only without 'user', and as root.
-  const netnsFd = netnsPool && namespaces.includes('net') && !userns && process.geteuid?.() === 0 ? takeNetns() : undefined;
-  if (netnsFd !== undefined) {
-    nativeOptions.netnsFd = netnsFd;
-    nativeOptions.flags &= ~namespaceFlags(['net']);
-  }
 
   nativeOptions.stdio = prepareStdio(o.stdio);
+  // The child's stdio lands on fds 0..n-1 before the plan runs: a setns step's fd must be above.
+  (o.plan as Step[] | undefined)?.forEach((step, i) => {
+    if (step.op === 'setns' && step.fd < nativeOptions.stdio.length) {
+      throw new InvalidArgValueError(`options.plan[${i}].fd`, step.fd, `must not be one of the child's stdio fds (0-${nativeOptions.stdio.length - 1})`);
+    }
+  });
   let cgroupFd: number | undefined;
+  let netnsFd: number | undefined;
   let result;
   let onEvent: (event: number, a: number, b: number, c: number) => void = () => {};
   try {
+    // A pooled namespace is owned by this process's user namespace: only without 'user', and as root.
+    if (netnsPool && namespaces.includes('net') && !userns && process.geteuid?.() === 0) netnsFd = takeNetns();
+    if (netnsFd !== undefined) {
+      nativeOptions.netnsFd = netnsFd;
+      nativeOptions.flags &= ~namespaceFlags(['net']);
+    }
     if (cgroupPath !== undefined) {
       cgroupFd = fs.openSync(cgroupPath, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
       nativeOptions.cgroupFd = cgroupFd;

@@ -2,8 +2,8 @@
 // kernel CLONE_NEW* bits built by lib/namespaces.ts.
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include "errors.h"
@@ -32,11 +32,10 @@ Napi::Value Setns(const Napi::CallbackInfo& info) {
 namespace nsbox {
 namespace {
 
-// unshare(CLONE_NEWNET) on a libuv pool thread: a network namespace made off the main thread,
-// kept alive by an fd in the addon's pool, for spawn to join in the child (setns) instead of
-// creating one during clone. A network namespace is per thread, so the pool thread makes one,
-// opens it and goes back to the process's own; the main thread never changes namespace. The
-// pool's fds belong to the addon so that they are closed with the environment (a worker).
+// unshare(CLONE_NEWNET) off the main thread: a network namespace kept alive by an fd in the
+// addon's pool, for spawn to join in the child (setns) instead of creating one during clone.
+// A network namespace is per thread: a short-lived thread makes it and opens it. The pool's
+// fds belong to the addon so that they are closed with the environment (a worker).
 class NetnsWorker : public Napi::AsyncWorker {
  public:
   NetnsWorker(const Napi::Function& callback, int generation)
@@ -45,21 +44,25 @@ class NetnsWorker : public Napi::AsyncWorker {
     if (fd_ >= 0) ::close(fd_);  // not handed to the pool (drained, or the environment went away)
   }
 
+  // On a thread of its own that ends right after: the pool thread running this never changes
+  // namespace, so nothing has to go back (which the kernel may refuse, e.g. as root of a user
+  // namespace whose network namespace belongs to its parent).
   void Execute() override {
-    int self = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (self < 0) return Fail(errno, "open");
+    pthread_t t;
+    int err = pthread_create(&t, nullptr, Make, this);
+    if (err != 0) return Fail(err, "pthread_create");
+    pthread_join(t, nullptr);
+  }
+
+  static void* Make(void* arg) {
+    NetnsWorker* w = static_cast<NetnsWorker*>(arg);
     if (::unshare(CLONE_NEWNET) != 0) {
-      int err = errno;
-      ::close(self);
-      return Fail(err, "unshare");
+      w->Fail(errno, "unshare");
+      return nullptr;
     }
-    fd_ = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    int open_err = errno;
-    // This thread runs the process's DNS lookups and file work next: it must not stay in the
-    // new namespace. Going back is allowed to whoever could leave (CAP_SYS_ADMIN in both).
-    if (::setns(self, CLONE_NEWNET) != 0) ::abort();
-    ::close(self);
-    if (fd_ < 0) Fail(open_err, "open");
+    w->fd_ = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (w->fd_ < 0) w->Fail(errno, "open");
+    return nullptr;
   }
 
   void OnOK() override {

@@ -3,10 +3,10 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { CgroupControllerError, CgroupUnavailableError, fsError, InvalidArgValueError, NsboxSystemError, StateError, withHint } from '../errors';
+import { CgroupControllerError, CgroupInternalProcessError, CgroupUnavailableError, fsError, InvalidArgValueError, NsboxSystemError, StateError, withHint } from '../errors';
 import * as v from '../validate';
 import { cgroupHost, controllersAt, DELEGATE_HINT, readWords, type CgroupHost, type Controller, CONTROLLERS } from './discover';
-import { CgroupEvents, type CgroupEventsOptions } from './events';
+import { CgroupEvents, flushEvents, type CgroupEventsOptions } from './events';
 import { parseGroupState, type GroupState } from './parse';
 import { PressureEvents, type PressureTriggerOptions } from './pressure';
 import { controllersOf, resourceWrites, type CgroupResources, type Write } from './resources';
@@ -54,6 +54,7 @@ function writeError(e: unknown, file: string, value: string): unknown {
   if ((code === 'EACCES' || code === 'EPERM') && process.geteuid?.() !== 0) hint = `this group is not delegated to uid ${process.geteuid?.()}: ${DELEGATE_HINT}`;
   else if (code === 'EBUSY' && name === 'cgroup.subtree_control') hint = 'the group holds processes, and a group that enables controllers for its children may not (the no-internal-process rule): move them into a leaf group first';
   else if (code === 'EBUSY' && name === 'cgroup.procs') hint = 'the group enables controllers for its children, so it may not hold processes (the no-internal-process rule): use a leaf group';
+  else if (code === 'EOPNOTSUPP' && name === 'io.weight') hint = 'weights per device need the BFQ IO scheduler or iocost on that device (echo bfq > /sys/block/DEV/queue/scheduler)';
   else if (code === 'EINVAL' && name === 'cpu.max') hint = "the kernel refused the bandwidth: a parent's cpu.max may allow less than this quota per period";
   else if (code === 'EINVAL' || code === 'ERANGE') hint = `the kernel refused ${JSON.stringify(value)} for ${name}`;
   else if (code === 'ENOENT' && name !== 'cgroup.procs') hint = `this kernel or group has no ${name}: its controller is not enabled here, or the kernel predates it`;
@@ -111,8 +112,8 @@ export async function enableControllers(top: string, parent: string, controllers
     enabling = missing;
     if (missing.length === 0) continue;
     if (dir !== top && pidsOf(await readText(path.join(dir, 'cgroup.procs'))).length > 0) {
-      throw new CgroupControllerError(missing[0], dir, mode,
-        `enabling it for the groups below needs ${dir} to hold no processes (the no-internal-process rule), and it holds some: move them into a leaf group, or create the group elsewhere`);
+      throw new CgroupInternalProcessError(dir, missing,
+        `move the processes of ${dir} into a leaf group below it first (to move this one: Cgroup.create('leaf', { parent: '${dir}' }) then addProcess(process.pid)), or create the group under another parent`);
     }
     plan.push({ dir, missing });
   }
@@ -323,12 +324,20 @@ export class Cgroup {
   /** Freezes every process in the group and below; resolves when `cgroup.events` says frozen. */
   async freeze(options: WaitOptions = {}): Promise<void> {
     this.#live();
+    waitOptions(options);
     await this.#setFrozen(true, options);
   }
 
   /** Thaws the group; resolves when `cgroup.events` says it is no longer frozen. */
   async thaw(options: WaitOptions = {}): Promise<void> {
     this.#live();
+    waitOptions(options);
+    // A group below a frozen one stays frozen whatever it is told (cgroup.events keeps frozen 1).
+    for (let dir = path.dirname(this.path); dir.startsWith(this.mount) && dir !== this.mount; dir = path.dirname(dir)) {
+      if ((await readText(path.join(dir, 'cgroup.freeze'))).trim() === '1') {
+        throw new StateError('ERR_NSBOX_CGROUP_PARENT_FROZEN', `the cgroup ${this.path} cannot thaw while ${dir} is frozen: thaw that one`);
+      }
+    }
     await this.#setFrozen(false, options);
   }
 
@@ -364,10 +373,17 @@ export class Cgroup {
    * that is already gone counts as removed.
    */
   async remove(options: RemoveOptions = {}): Promise<void> {
+    v.object('options', options);
+    v.knownKeys('options', options as Record<string, unknown>, ['kill', 'signal', 'timeout']);
+    if (options.kill !== undefined) v.boolean('options.kill', options.kill);
+    waitOptions(options);
     if (this.#removed) return;
     if (!fs.existsSync(this.path)) return this.#closed();
     if (options.kill) await this.kill();
     await waitForState(this.path, (s) => !s.populated, options, 'empty').done;
+    // Counters the kernel bumped just now (an OOM kill as the last process died) reach the
+    // open event iterators before the files go.
+    await flushEvents(this.path);
     await removeTree(this.path);
     this.#closed();
   }
@@ -381,8 +397,8 @@ export class Cgroup {
     if (this.#fd !== undefined) fs.closeSync(this.#fd);
     this.#fd = undefined;
     holdingFds.delete(this);
-    // Objects for groups below this one (made by other calls) are gone with it: close their fds too.
-    for (const g of holdingFds) if (g.path.startsWith(`${this.path}/`)) g.#closed();
+    // Other objects for this group or groups below it are gone with it: close their fds too.
+    for (const g of holdingFds) if (g.path === this.path || g.path.startsWith(`${this.path}/`)) g.#closed();
   }
 
   #live(): void {
@@ -437,6 +453,15 @@ async function removeTree(dir: string): Promise<void> {
   }
 }
 
+/** Checks `signal` and `timeout` before anything is written. */
+function waitOptions(options: WaitOptions): void {
+  v.object('options', options);
+  if (options.timeout !== undefined) v.integer('options.timeout', options.timeout, 0, 2 ** 31 - 1);
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new InvalidArgValueError('options.signal', options.signal, 'must be an AbortSignal');
+  }
+}
+
 /**
  * Resolves when `cgroup.events` satisfies `want`, watching it with inotify (the kernel
  * notifies on every change of the file); rejects on abort or timeout.
@@ -445,7 +470,7 @@ export function waitForState(dir: string, want: (s: GroupState) => boolean, opti
   const file = path.join(dir, 'cgroup.events');
   let cancel = () => {};
   const done = new Promise<void>((resolve, reject) => {
-    const signals = [options.signal, options.timeout === undefined ? undefined : AbortSignal.timeout(v.integer('timeout', options.timeout, 0, 2 ** 31 - 1))]
+    const signals = [options.signal, options.timeout === undefined ? undefined : AbortSignal.timeout(options.timeout)]
       .filter((s): s is AbortSignal => s !== undefined);
     const signal = signals.length ? AbortSignal.any(signals) : undefined;
     let finished = false;

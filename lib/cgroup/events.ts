@@ -49,6 +49,18 @@ const COUNTERS: Record<string, Record<string, CgroupEventType>> = {
   'pids.events': { max: 'pidsMax' },
 };
 
+// Open iterators by group, so that Cgroup.remove() can have them read their files one last time.
+const open = new Map<string, Set<CgroupEvents>>();
+
+/** Has every open iterator of `dir` or a group below it read its files again (before an rmdir). */
+export async function flushEvents(dir: string): Promise<void> {
+  const flushes: Promise<void>[] = [];
+  for (const [d, set] of open) {
+    if (d === dir || d.startsWith(`${dir}/`)) for (const it of set) flushes.push(it.flush());
+  }
+  await Promise.all(flushes);
+}
+
 /**
  * The iterator {@link Cgroup.events} returns. Events are those that happen after it was made;
  * it ends (returns) when the group is removed, when `signal` aborts, or on `break`.
@@ -63,7 +75,7 @@ export class CgroupEvents implements AsyncIterableIterator<CgroupEvent> {
   readonly #queue: CgroupEvent[] = [];
   readonly #watchers: fs.FSWatcher[] = [];
   readonly #last = new Map<string, Record<string, number>>();
-  #waiting: { resolve: (r: IteratorResult<CgroupEvent>) => void; reject: (e: unknown) => void } | undefined;
+  readonly #waiting: { resolve: (r: IteratorResult<CgroupEvent>) => void; reject: (e: unknown) => void }[] = [];
   #ended = false;
   #error: unknown;
   readonly #signal?: AbortSignal;
@@ -79,6 +91,8 @@ export class CgroupEvents implements AsyncIterableIterator<CgroupEvent> {
       return;
     }
     this.#signal?.addEventListener('abort', this.#onAbort);
+    if (!open.has(dir)) open.set(dir, new Set());
+    open.get(dir)!.add(this);
     try {
       // The group's removal is seen by the parent directory's watch (its files' watches get nothing).
       const parent = fs.watch(path.dirname(dir), (_event, name) => {
@@ -133,13 +147,16 @@ export class CgroupEvents implements AsyncIterableIterator<CgroupEvent> {
   }
 
   #push(event: CgroupEvent): void {
-    if (this.#waiting) {
-      const { resolve } = this.#waiting;
-      this.#waiting = undefined;
-      resolve({ value: event, done: false });
-    } else {
-      this.#queue.push(event);
-    }
+    const waiter = this.#waiting.shift();
+    if (waiter) waiter.resolve({ value: event, done: false });
+    else this.#queue.push(event);
+  }
+
+  /** @internal Reads every watched file again now; resolves when those reads are done. */
+  flush(): Promise<void> {
+    if (this.#ended) return Promise.resolve();
+    for (const file of this.#last.keys()) this.#read(file);
+    return Promise.all([...this.#reads.values()]).then(() => undefined);
   }
 
   /** The group was removed, so it is empty: say so if the last reading had it populated, then end. */
@@ -164,12 +181,13 @@ export class CgroupEvents implements AsyncIterableIterator<CgroupEvent> {
     this.#ended = true;
     for (const w of this.#watchers) w.close();
     this.#signal?.removeEventListener('abort', this.#onAbort);
-    if (this.#waiting) {
-      const { resolve, reject } = this.#waiting;
-      this.#waiting = undefined;
-      if (this.#error !== undefined) reject(this.#error);
-      else resolve({ value: undefined, done: true });
-    }
+    const set = open.get(this.#dir);
+    set?.delete(this);
+    if (set?.size === 0) open.delete(this.#dir);
+    const error = this.#error;
+    const waiters = this.#waiting.splice(0);
+    if (waiters.length) this.#error = undefined; // delivered to the first waiter, not again by next()
+    waiters.forEach(({ resolve, reject }, i) => (error !== undefined && i === 0 ? reject(error) : resolve({ value: undefined, done: true })));
   }
 
   next(): Promise<IteratorResult<CgroupEvent>> {
@@ -180,7 +198,7 @@ export class CgroupEvents implements AsyncIterableIterator<CgroupEvent> {
       return error === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
-      this.#waiting = { resolve, reject };
+      this.#waiting.push({ resolve, reject });
     });
   }
 

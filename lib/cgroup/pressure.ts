@@ -54,7 +54,7 @@ export class PressureEvents implements AsyncIterableIterator<PressureEvent> {
   readonly #resource: PressureEvent['resource'];
   readonly #kind: PressureEvent['kind'];
   readonly #queue: PressureEvent[] = [];
-  #waiting: ((r: IteratorResult<PressureEvent>) => void) | undefined;
+  readonly #waiting: ((r: IteratorResult<PressureEvent>) => void)[] = [];
   #id: number | undefined;
   #ended = false;
   readonly #signal?: AbortSignal;
@@ -83,13 +83,9 @@ export class PressureEvents implements AsyncIterableIterator<PressureEvent> {
         return this.#end(); // the group went away between the event and the read
       }
       const event = { resource: this.#resource, kind: this.#kind, pressure };
-      if (this.#waiting) {
-        const resolve = this.#waiting;
-        this.#waiting = undefined;
-        resolve({ value: event, done: false });
-      } else {
-        this.#queue.push(event);
-      }
+      const resolve = this.#waiting.shift();
+      if (resolve) resolve({ value: event, done: false });
+      else this.#queue.push(event);
     });
     this.#signal?.addEventListener('abort', this.#onAbort);
   }
@@ -100,17 +96,13 @@ export class PressureEvents implements AsyncIterableIterator<PressureEvent> {
     if (this.#id !== undefined) native.psiClose(this.#id);
     this.#id = undefined;
     this.#signal?.removeEventListener('abort', this.#onAbort);
-    if (this.#waiting) {
-      const resolve = this.#waiting;
-      this.#waiting = undefined;
-      resolve({ value: undefined, done: true });
-    }
+    for (const resolve of this.#waiting.splice(0)) resolve({ value: undefined, done: true });
   }
 
   next(): Promise<IteratorResult<PressureEvent>> {
     if (this.#queue.length) return Promise.resolve({ value: this.#queue.shift()!, done: false });
     if (this.#ended) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => (this.#waiting = resolve));
+    return new Promise((resolve) => this.#waiting.push(resolve));
   }
 
   return(): Promise<IteratorResult<PressureEvent>> {

@@ -165,7 +165,7 @@ describe('resourceWrites', () => {
   });
 
   it('leaves the object it is given as it was', () => {
-    const resources = { memory: { max: '1G' }, io: { max: [{ device: '/dev/vda', rbps: 1 }] }, cpuset: { cpus: [2, 1] } };
+    const resources = { memory: { max: '1G' }, io: { max: [{ device: '/dev/vda', rbps: 2 }] }, cpuset: { cpus: [2, 1] } };
     const copy = structuredClone(resources);
     writes(resources);
     expect(resources).toEqual(copy);
@@ -253,7 +253,8 @@ describe('resourceWrites refuses bad input, naming the option', () => {
     ['a device weight on a device the host lacks', { io: { deviceWeights: [{ device: '254:0', weight: 5 }, { device: '8:0', weight: 5 }] } }, 'ERR_INVALID_ARG_VALUE', 'resources.io.deviceWeights[1].device', 'is not a block device on this host'],
     ['an unknown device weight key', { io: { deviceWeights: [{ device: '254:0', wieght: 5 }] } }, 'ERR_INVALID_ARG_VALUE', 'resources.io.deviceWeights[0].wieght'],
     ['io.max that is not an array', { io: { max: { device: '254:0', rbps: 1 } } }, 'ERR_INVALID_ARG_TYPE', 'resources.io.max'],
-    ['an io limit of 0 (ERANGE in the kernel)', { io: { max: [{ device: '254:0', rbps: 0 }] } }, 'ERR_OUT_OF_RANGE', 'resources.io.max[0].rbps', ">= 1 and <= 9007199254740991, or 'max'"],
+    ['an io limit of 0 (EINVAL in the kernel)', { io: { max: [{ device: '254:0', rbps: 0 }] } }, 'ERR_OUT_OF_RANGE', 'resources.io.max[0].rbps', ">= 2 and <= 9007199254740991, or 'max'"],
+    ['an io limit of 1 (blk-throttle takes only values above 1)', { io: { max: [{ device: '254:0', wbps: 1 }] } }, 'ERR_OUT_OF_RANGE', 'resources.io.max[0].wbps'],
     ['wiops 0', { io: { max: [{ device: '254:0', wiops: 0 }] } }, 'ERR_OUT_OF_RANGE', 'resources.io.max[0].wiops'],
     ['riops 2^32', { io: { max: [{ device: '254:0', riops: 2 ** 32 }] } }, 'ERR_OUT_OF_RANGE', 'resources.io.max[0].riops', '<= 4294967295'],
     ['wbps 2^53', { io: { max: [{ device: '254:0', wbps: 2 ** 53 }] } }, 'ERR_OUT_OF_RANGE', 'resources.io.max[0].wbps'],
@@ -262,7 +263,7 @@ describe('resourceWrites refuses bad input, naming the option', () => {
     ['an io limit with no keys', { io: { max: [{ device: '254:0' }] } }, 'ERR_OUT_OF_RANGE', 'resources.io.max[0]', 'a limit with at least one of rbps, wbps, riops, wiops'],
     ['an io limit whose keys are all undefined', { io: { max: [{ device: '254:0', rbps: undefined }] } }, 'ERR_OUT_OF_RANGE', 'resources.io.max[0]'],
     ["an unknown device '8:0'", { io: { max: [{ device: '8:0', rbps: 1 }] } }, 'ERR_INVALID_ARG_VALUE', 'resources.io.max[0].device', 'is not a block device on this host'],
-    ["an unknown device '/dev/nope'", { io: { max: [{ device: '254:0', rbps: 1 }, { device: '/dev/nope', rbps: 1 }] } }, 'ERR_INVALID_ARG_VALUE', 'resources.io.max[1].device', 'is not a block device on this host'],
+    ["an unknown device '/dev/nope'", { io: { max: [{ device: '254:0', rbps: 2 }, { device: '/dev/nope', rbps: 2 }] } }, 'ERR_INVALID_ARG_VALUE', 'resources.io.max[1].device', 'is not a block device on this host'],
     ["a device named 'vda'", { io: { max: [{ device: 'vda', rbps: 1 }] } }, 'ERR_INVALID_ARG_VALUE', 'resources.io.max[0].device', "must be a block device as 'major:minor'"],
     ['a device as a number', { io: { max: [{ device: 254, rbps: 1 }] } }, 'ERR_INVALID_ARG_VALUE', 'resources.io.max[0].device'],
     ['a limit without a device', { io: { max: [{ rbps: 1 }] } }, 'ERR_INVALID_ARG_VALUE', 'resources.io.max[0].device'],

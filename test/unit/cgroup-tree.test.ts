@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Cgroup, enableControllers } from '../../lib/cgroup/cgroup';
 import { cgroupHost, controllersAt, DELEGATE_HINT, mayCreateGroups, type Controller } from '../../lib/cgroup/discover';
-import { CgroupControllerError, CgroupUnavailableError } from '../../lib/errors';
+import { CgroupControllerError, CgroupInternalProcessError, CgroupUnavailableError } from '../../lib/errors';
 import { parseMountinfo } from '../../lib/mountinfo';
 
 const isRoot = process.geteuid!() === 0;
@@ -192,10 +192,10 @@ describe('enableControllers', () => {
     const before = snapshot(top);
     const writes = recordWrites();
     const e = await rejection(enableControllers(top, b, memPids, 'unified'));
-    expect(e).toBeInstanceOf(CgroupControllerError);
-    expect(e).toMatchObject({ code: 'ERR_NSBOX_CGROUP_CONTROLLER', controller: 'pids', path: a, mode: 'unified' });
-    expect(e.hint).toContain(`needs ${a} to hold no processes (the no-internal-process rule)`);
-    expect(e.hint).toContain('move them into a leaf group');
+    expect(e).toBeInstanceOf(CgroupInternalProcessError);
+    expect(e).toMatchObject({ code: 'ERR_NSBOX_CGROUP_INTERNAL_PROCESS', controllers: ['pids'], path: a });
+    expect(e.message).toContain(`${a} holds processes, so it cannot enable pids for the groups below it (the no-internal-process rule)`);
+    expect(e.hint).toContain('into a leaf group below it first');
     expect(writes).toEqual([]);
     expect(snapshot(top)).toEqual(before);
   });

@@ -50,9 +50,9 @@ export function ioWrites(name: string, value: unknown, host: HostFacts): Write[]
       const l = known(n, d, ['device', 'rbps', 'wbps', 'riops', 'wiops']);
       const id = device(`${n}.device`, l.device, host);
       const parts: string[] = [];
-      // blk-throttle.c tg_set_limit: 0 is ERANGE; iops are 32-bit.
+      // blk-throttle.c tg_set_limit: a limit must be > 1 (0 and 1 are EINVAL); iops are 32-bit.
       for (const [key, top] of [['rbps', Number.MAX_SAFE_INTEGER], ['wbps', Number.MAX_SAFE_INTEGER], ['riops', UINT32_MAX], ['wiops', UINT32_MAX]] as const) {
-        if (l[key] !== undefined) parts.push(`${key}=${int(`${n}.${key}`, l[key], 1, top, true)}`);
+        if (l[key] !== undefined) parts.push(`${key}=${int(`${n}.${key}`, l[key], 2, top, true)}`);
       }
       if (parts.length === 0) throw new OutOfRangeError(`${n}`, 'a limit with at least one of rbps, wbps, riops, wiops', d);
       writes.push({ file: 'io.max', value: `${id} ${parts.join(' ')}` });
