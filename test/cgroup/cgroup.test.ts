@@ -223,6 +223,35 @@ describe.skipIf(!isRoot || !mount)(`cgroup v2${!isRoot ? ' (skipped: needs root 
     expect(out).toMatchObject({ code: 0, stdout: 'survived, net fds left: 0\n' });
   });
 
+  it('a refused create of a/b/c removes every level it made; removing a group closes the fds of every object for it or below, not of a sibling sharing its prefix', async () => {
+    const parent = await group();
+    const error = await Cgroup.create('a/b/c', { parent: parent.path, resources: { raw: { 'cgroup.max.depth': 'deep' } } }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'EINVAL' });
+    expect(fs.readdirSync(parent.path).filter((f) => !f.includes('.'))).toEqual([]);
+    const one = await Cgroup.create('cg-1', { parent: parent.path });
+    const ten = await Cgroup.create('cg-10', { parent: parent.path });
+    const again = Cgroup.open(one.path);
+    const fds = [one.fd, again.fd, ten.fd];
+    await one.remove();
+    const open = openFds();
+    expect([open.has(fds[0]), open.has(fds[1]), open.get(fds[2])]).toEqual([false, false, ten.path]);
+    expect(() => again.fd).toThrow(expect.objectContaining({ code: 'ERR_NSBOX_CGROUP_REMOVED' }));
+  });
+
+  it('bad wait options are refused before anything is written; a group under a frozen one cannot thaw', async () => {
+    const g = await group();
+    const sub = await Cgroup.create('sub', { parent: g.path });
+    await expect(g.freeze({ timeout: -1 })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    expect(fs.readFileSync(path.join(g.path, 'cgroup.freeze'), 'utf8').trim()).toBe('0');
+    const child = await spawn({ command: ['sleep', '30'], cgroup: g, stdio: 'ignore' });
+    await expect(g.remove({ kill: true, timeout: 'soon' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    expect(await g.procs()).toEqual([child.pid]); // not killed
+    await g.freeze();
+    await expect(sub.thaw()).rejects.toMatchObject({ code: 'ERR_NSBOX_CGROUP_PARENT_FROZEN' });
+    await g.thaw();
+    await sub.thaw();
+  });
+
   it('cpu.stat and the pressure files parse from the real kernel', async () => {
     const g = await group();
     const child = await spawn({ command: BUSY, cgroup: g, stdio: 'ignore' });
@@ -307,7 +336,10 @@ describe.skipIf(!isRoot || !mount)(`cgroup v2${!isRoot ? ' (skipped: needs root 
     });
 
     needs('pids')('pids.max: fork fails with EAGAIN past it, and a pidsMax event arrives', async () => {
-      const g = await group({ resources: { pids: { max: 2 } } });
+      // Made without the pids controller; update() enables it down the tree.
+      const g = await group();
+      await g.update({ pids: { max: 2 } });
+      expect(await g.controllers()).toContain('pids');
       const events = g.events();
       const a = await spawn({ command: ['sleep', '60'], cgroup: g, stdio: 'ignore' });
       const b = await spawn({ command: ['sleep', '60'], cgroup: g, stdio: 'ignore' });
@@ -341,8 +373,8 @@ describe.skipIf(!isRoot || !mount)(`cgroup v2${!isRoot ? ' (skipped: needs root 
     });
 
     needs('cpu')('cpu.max throttles (nr_throttled grows) and cpu.weight is accepted', async () => {
-      const g = await group({ resources: { cpu: { max: { quota: 10_000, period: 100_000 }, weight: 500 } } });
-      expect(parseCpuMax(fs.readFileSync(path.join(g.path, 'cpu.max'), 'utf8'))).toEqual({ quota: 10_000, period: 100_000 });
+      const g = await group({ resources: { cpu: { max: { quota: 5_000, period: 50_000 }, weight: 500 } } });
+      expect(parseCpuMax(fs.readFileSync(path.join(g.path, 'cpu.max'), 'utf8'))).toEqual({ quota: 5_000, period: 50_000 });
       expect(fs.readFileSync(path.join(g.path, 'cpu.weight'), 'utf8').trim()).toBe('500');
       const child = await spawn({ command: BUSY, cgroup: g, stdio: 'ignore' });
       await sleep(1000);

@@ -58,9 +58,27 @@ describe.skipIf(rootOnly)(`network namespace pool${rootOnly ? ` (skipped: ${root
     expect(clones[1].text).not.toContain('CLONE_NEWNET');
     const child = /= (\d+)$/.exec(clones[1].text)?.[1];
     expect(calls.filter((c) => c.pid === child).map((c) => c.text)).toContainEqual(expect.stringMatching(/^setns\(\d+, CLONE_NEWNET\)\s+= 0$/));
-    const pool = calls.filter((c) => /^unshare\(CLONE_NEWNET\)\s+= 0$/.test(c.text));
+    const pool = calls.filter((c) => /^unshare\(CLONE_NEWNET\s*\)\s+= 0$/.test(c.text));
     expect(pool.length).toBeGreaterThanOrEqual(2);
     expect(pool.every((c) => c.pid !== child)).toBe(true);
+  });
+
+  it('drained while namespaces are being made, it keeps none of them; no thread of Node is left in a made namespace', async () => {
+    await drainNetnsPool();
+    await run({ command: ['/bin/true'], namespaces: ['net'] }); // starts a refill of 2
+    await drainNetnsPool(); // while they are being made
+    expect(netnsPoolHeld()).toBe(0);
+    await run({ command: ['/bin/true'], namespaces: ['net'] });
+    await netnsPoolSettled();
+    expect(netnsPoolHeld()).toBe(2);
+    const own = fs.readlinkSync('/proc/self/ns/net');
+    const threads = fs.readdirSync('/proc/self/task').map((t) => fs.readlinkSync(`/proc/self/task/${t}/ns/net`));
+    expect(new Set(threads)).toEqual(new Set([own]));
+    await drainNetnsPool();
+  });
+
+  it('a setns step whose fd a stdio entry would overwrite is refused before anything is cloned', async () => {
+    await expect(spawn({ command: ['/bin/true'], plan: [{ op: 'setns', fd: 2 }], stdio: 'ignore' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('options.plan[0].fd') });
   });
 
   it('size 0 turns it off: every net spawn creates its namespace in clone', async () => {
