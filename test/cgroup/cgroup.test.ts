@@ -402,6 +402,25 @@ describe.skipIf(!isRoot || !mount)(`cgroup v2${!isRoot ? ' (skipped: needs root 
       expect(s.io?.find((d) => d.device === id)?.rbytes).toBeGreaterThanOrEqual(4 * 65536);
     });
 
+    needs('cpu', 'memory', 'io')('every typed field the kernel takes is written and read back as given', async () => {
+      const g = await group({
+        resources: {
+          cpu: { max: { quota: 20_000, period: 100_000 }, burst: 10_000, idle: true },
+          memory: { max: '64M', high: '48M', low: '1M', min: '512K', oomGroup: true },
+          io: { weight: 300 },
+        },
+      });
+      const read = (f: string) => fs.readFileSync(path.join(g.path, f), 'utf8').trim();
+      expect([read('cpu.max'), read('cpu.max.burst'), read('cpu.idle')]).toEqual(['20000 100000', '10000', '1']);
+      expect([read('memory.max'), read('memory.high'), read('memory.low'), read('memory.min'), read('memory.oom.group')])
+        .toEqual([String(64 << 20), String(48 << 20), String(1 << 20), String(512 << 10), '1']);
+      expect(read('io.weight')).toBe('default 300');
+      if (fs.existsSync(path.join(g.path, 'memory.swap.max'))) {
+        await g.update({ memory: { swapMax: 0 } });
+        expect(read('memory.swap.max')).toBe('0');
+      }
+    });
+
     needs('cpuset')('cpuset: cpus and mems are written in list form and read back', async () => {
       const g = await group({ resources: { cpuset: { cpus: [0], mems: '0' } } });
       expect(fs.readFileSync(path.join(g.path, 'cpuset.cpus'), 'utf8').trim()).toBe('0');
