@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Cgroup, cgroupHost, CgroupControllerError, NsboxSystemError, parseCpuMax, parseNestedKeyed, spawn, type CgroupEvent, type Controller } from '../../lib/index';
 import { killBySignals } from '../../lib/cgroup/cgroup';
-import { isRoot, REGISTER_TS, repoRoot, runNode, testName, text } from '../helpers/env';
+import { isRoot, REGISTER_TS, repoRoot, run, runNode, testName, text } from '../helpers/env';
 import { openFds } from '../helpers/proc';
 
 const inVm = process.env.NSBOX_VM === '1';
@@ -445,6 +445,57 @@ describe.skipIf(!isRoot || !mount)(`cgroup v2${!isRoot ? ' (skipped: needs root 
       expect(s.cpu).toMatchObject({ nrPeriods: 0, nrThrottled: 0 });
       expect(Array.isArray(s.io)).toBe(true);
     });
+  });
+});
+
+// A subtree delegated to uid 65534 as systemd delegates one (the directory and its
+// cgroup.procs, cgroup.subtree_control, cgroup.threads chowned), with that user's node started
+// in a leaf of it: everything a delegated user does with nsbox there, from its own node.
+const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p));
+const delegation = !isRoot ? 'needs root to delegate a subtree' : !mount ? 'no cgroup2 mount' : !setpriv ? 'setpriv is not installed'
+  : !fs.existsSync('/sys/kernel/mm/hugepages/hugepages-2048kB') ? 'no 2 MB huge pages to limit' : undefined;
+describe.skipIf(delegation)(`a delegated subtree${delegation ? ` (skipped: ${delegation})` : ''}`, () => {
+  it('uid 65534, in a leaf of it, may create groups there, limit them, spawn into them (born there) and remove them; its own group as default parent is refused by the no-internal-process rule', async () => {
+    const root = await group({ controllers: ['hugetlb'] }); // the mount root enables hugetlb for it
+    const init = await Cgroup.create('init', { parent: root.path });
+    for (const f of ['', 'cgroup.procs', 'cgroup.subtree_control', 'cgroup.threads']) fs.chownSync(path.join(root.path, f), 65534, 65534);
+    const view = path.join(os.tmpdir(), testName('view'));
+    const script = `
+      const fs = require('node:fs');
+      const { Cgroup, spawn, mayCreateGroups } = require(${JSON.stringify(`${view}/lib/index.ts`)});
+      (async () => {
+        const r = { uid: process.getuid(), may: mayCreateGroups(${JSON.stringify(root.path)}).allowed, mayMount: mayCreateGroups(${JSON.stringify(mount)}).allowed };
+        const job = await Cgroup.create('job', { parent: ${JSON.stringify(root.path)}, resources: { hugetlb: { '2MB': '4M' } } });
+        r.max = fs.readFileSync(job.path + '/hugetlb.2MB.max', 'utf8').trim();
+        const c = await spawn({ command: ['cat', '/proc/self/cgroup'], cgroup: job, stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = ''; c.stdout.on('data', (d) => (out += d));
+        r.exit = await c.exited; r.born = c.bornInCgroup; r.cgroup = out.split('\\n').find((l) => l.startsWith('0::'));
+        await job.remove();
+        r.removed = !fs.existsSync(job.path);
+        r.defaultParent = await Cgroup.create('x', { resources: { hugetlb: { '2MB': '4M' } } }).then(() => 'created', (e) => e.code);
+        console.log(JSON.stringify(r));
+      })().catch((e) => { console.log(JSON.stringify({ error: String(e), code: e.code })); });`;
+    try {
+      const { stdout, stderr, status } = await run({
+        command: [setpriv!, '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', process.execPath, '-r', `${view}/test/helpers/register-ts.cjs`, '-e', script],
+        namespaces: ['mount'],
+        plan: [
+          { op: 'mountSetattr', path: '/', recursive: true, propagation: 'private' },
+          { op: 'bind', source: repoRoot, target: view, recursive: true, createTarget: true, readonly: true },
+        ],
+        cgroup: init,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp' },
+      });
+      expect(stderr).toBe('');
+      expect(status.code).toBe(0);
+      expect(JSON.parse(stdout)).toEqual({
+        uid: 65534, may: true, mayMount: false, max: String(4 << 20),
+        exit: { code: 0, signal: null }, born: true, cgroup: `0::${root.path.slice(mount!.length)}/job`,
+        removed: true, defaultParent: 'ERR_NSBOX_CGROUP_INTERNAL_PROCESS',
+      });
+    } finally {
+      if (fs.existsSync(view)) fs.rmdirSync(view);
+    }
   });
 });
 
