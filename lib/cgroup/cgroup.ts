@@ -61,9 +61,12 @@ function writeError(e: unknown, file: string, value: string): unknown {
   return fsError(e, 'write', file, hint);
 }
 
+// Never O_CREAT: a file the kernel lacks is then ENOENT, not EACCES from cgroupfs.
+const WRITE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_TRUNC;
+
 async function write(file: string, value: string): Promise<void> {
   try {
-    await fsp.writeFile(file, value);
+    await fsp.writeFile(file, value, { flag: WRITE_FLAGS });
   } catch (e) {
     throw writeError(e, file, value);
   }
@@ -131,6 +134,9 @@ function groupName(value: unknown): string {
   }
   return name;
 }
+
+/** @internal Test knobs: the kill file's name (a missing one takes the path of kernels before 5.14). */
+export const internals = { killFile: 'cgroup.kill' };
 
 // Groups whose fd is open, so that removing a tree closes the fds of every object below it.
 const holdingFds = new Set<Cgroup>();
@@ -359,10 +365,12 @@ export class Cgroup {
    */
   async kill(): Promise<void> {
     this.#live();
+    const file = path.join(this.path, internals.killFile);
     try {
-      await fsp.writeFile(path.join(this.path, 'cgroup.kill'), '1');
+      // Without O_CREAT a missing file is ENOENT; write-only, as the file is (0200).
+      await fsp.writeFile(file, '1', { flag: WRITE_FLAGS });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw writeError(e, path.join(this.path, 'cgroup.kill'), '1');
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw writeError(e, file, '1');
       await killBySignals(this);
     }
   }

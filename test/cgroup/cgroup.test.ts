@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Cgroup, cgroupHost, CgroupControllerError, NsboxSystemError, parseCpuMax, parseNestedKeyed, spawn, type CgroupEvent, type Controller } from '../../lib/index';
-import { killBySignals } from '../../lib/cgroup/cgroup';
+import { internals as cgroupInternals, killBySignals } from '../../lib/cgroup/cgroup';
 import { isRoot, REGISTER_TS, repoRoot, run, runNode, testName, text } from '../helpers/env';
 import { openFds } from '../helpers/proc';
 
@@ -147,9 +147,19 @@ describe.skipIf(!isRoot || !mount)(`cgroup v2${!isRoot ? ' (skipped: needs root 
     const g = await group();
     const sub = await Cgroup.create('x', { parent: g.path });
     const children = await Promise.all([g, sub, sub].map((c) => spawn({ command: ['sleep', '60'], cgroup: c, stdio: 'ignore' })));
-    await killBySignals(g);
+    cgroupInternals.killFile = 'cgroup.kill-missing'; // as a kernel without the file
+    try {
+      await g.kill();
+    } finally {
+      cgroupInternals.killFile = 'cgroup.kill';
+    }
+    expect(fs.existsSync(path.join(g.path, 'cgroup.kill-missing'))).toBe(false);
     for (const c of children) expect(await c.exited).toEqual({ code: null, signal: 'SIGKILL' });
     expect((await g.state()).frozen).toBe(false);
+    // The helper alone, on a group that was never frozen by anyone else, leaves it thawed too.
+    const more = await spawn({ command: ['sleep', '60'], cgroup: sub, stdio: 'ignore' });
+    await killBySignals(g);
+    expect(await more.exited).toEqual({ code: null, signal: 'SIGKILL' });
   });
 
   it('remove without kill waits for the group to empty, and gives up at its timeout', async () => {
@@ -304,6 +314,9 @@ describe.skipIf(!isRoot || !mount)(`cgroup v2${!isRoot ? ' (skipped: needs root 
     expect(error).toMatchObject({ code: 'EINVAL', syscall: 'write', path: path.join(parent.path, name, 'cgroup.max.depth') });
     expect((error as NsboxSystemError).hint).toContain('"deep"');
     expect(fs.existsSync(path.join(parent.path, name))).toBe(false);
+    // A file this kernel does not have is ENOENT (never created), saying so.
+    const missing = await parent.update({ raw: { 'cgroup.no_such_file': 1 } }).catch((e: unknown) => e);
+    expect(missing).toMatchObject({ code: 'ENOENT', syscall: 'write', hint: expect.stringContaining('has no cgroup.no_such_file') });
   });
 
   describe('on real controllers', () => {
@@ -455,7 +468,7 @@ const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p
 const delegation = !isRoot ? 'needs root to delegate a subtree' : !mount ? 'no cgroup2 mount' : !setpriv ? 'setpriv is not installed'
   : !fs.existsSync('/sys/kernel/mm/hugepages/hugepages-2048kB') ? 'no 2 MB huge pages to limit' : undefined;
 describe.skipIf(delegation)(`a delegated subtree${delegation ? ` (skipped: ${delegation})` : ''}`, () => {
-  it('uid 65534, in a leaf of it, may create groups there, limit them, spawn into them (born there) and remove them; its own group as default parent is refused by the no-internal-process rule', async () => {
+  it('uid 65534, in a leaf of it, may create groups there, limit them, spawn into them (born there), kill and remove them; its own group as default parent is refused by the no-internal-process rule', async () => {
     const root = await group({ controllers: ['hugetlb'] }); // the mount root enables hugetlb for it
     const init = await Cgroup.create('init', { parent: root.path });
     for (const f of ['', 'cgroup.procs', 'cgroup.subtree_control', 'cgroup.threads']) fs.chownSync(path.join(root.path, f), 65534, 65534);
@@ -470,7 +483,9 @@ describe.skipIf(delegation)(`a delegated subtree${delegation ? ` (skipped: ${del
         const c = await spawn({ command: ['cat', '/proc/self/cgroup'], cgroup: job, stdio: ['ignore', 'pipe', 'inherit'] });
         let out = ''; c.stdout.on('data', (d) => (out += d));
         r.exit = await c.exited; r.born = c.bornInCgroup; r.cgroup = out.split('\\n').find((l) => l.startsWith('0::'));
-        await job.remove();
+        const sleeper = await spawn({ command: ['sleep', '30'], cgroup: job, stdio: 'ignore' });
+        await job.remove({ kill: true }); // cgroup.kill, owned by this user, 0200
+        r.sleeper = (await sleeper.exited).signal;
         r.removed = !fs.existsSync(job.path);
         r.defaultParent = await Cgroup.create('x', { resources: { hugetlb: { '2MB': '4M' } } }).then(() => 'created', (e) => e.code);
         console.log(JSON.stringify(r));
@@ -491,7 +506,7 @@ describe.skipIf(delegation)(`a delegated subtree${delegation ? ` (skipped: ${del
       expect(JSON.parse(stdout)).toEqual({
         uid: 65534, may: true, mayMount: false, max: String(4 << 20),
         exit: { code: 0, signal: null }, born: true, cgroup: `0::${root.path.slice(mount!.length)}/job`,
-        removed: true, defaultParent: 'ERR_NSBOX_CGROUP_INTERNAL_PROCESS',
+        sleeper: 'SIGKILL', removed: true, defaultParent: 'ERR_NSBOX_CGROUP_INTERNAL_PROCESS',
       });
     } finally {
       if (fs.existsSync(view)) fs.rmdirSync(view);
