@@ -45,7 +45,7 @@ describe.skipIf(rootOnly)(`network namespace pool${rootOnly ? ` (skipped: ${root
     const pending = new Map<string, string>();
     const calls: { pid: string; text: string }[] = [];
     for (const line of log.split('\n')) {
-      const m = /^(\d+) (.*)$/.exec(line);
+      const m = /^(\d+)\s+(.*)$/.exec(line); // strace pads the pid to 5 columns
       if (!m) continue;
       const [, pid, rest] = m;
       if (rest.endsWith('<unfinished ...>')) pending.set(pid, rest.slice(0, -'<unfinished ...>'.length));
