@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { removeTree } from './cgroup/cgroup';
 import { cgroupHost, DELEGATE_HINT, type CgroupHost } from './cgroup/discover';
 import { userNamespaceHint } from './errors';
 import { mountOf, readMountinfo, type MountEntry } from './mountinfo';
@@ -231,18 +232,12 @@ function cgroupLayout(mounts: readonly MountEntry[]): CgroupProbe {
   return { ...cgroupHost(mounts), canCreateChildren: false };
 }
 
-function removeGroup(dir: string): Promise<void> {
-  // A reaped child has left its cgroup; EBUSY would mean a css still dying, so try again briefly.
-  return new Promise((resolve, reject) => {
-    let tries = 0;
-    const attempt = () =>
-      fs.rmdir(dir, (e) => {
-        if (!e || e.code === 'ENOENT') return resolve();
-        if (e.code === 'EBUSY' && ++tries < 50) return setTimeout(attempt, 10);
-        reject(new Error(`probe: could not remove its test cgroup ${dir}`, { cause: e }));
-      });
-    attempt();
-  });
+async function removeGroup(dir: string): Promise<void> {
+  try {
+    await removeTree(dir);
+  } catch (e) {
+    throw new Error(`probe: could not remove its test cgroup ${dir}`, { cause: e });
+  }
 }
 
 async function probeCgroup(mounts: readonly MountEntry[]): Promise<{ probe: CgroupProbe; cloneIntoCgroup: Support }> {

@@ -7,6 +7,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { NativeSpawnOptions } from '../types/native';
 import { InvalidArgValueError, NsboxSystemError, StateError, namespaceHint, withHint } from './errors';
 import { namespaceFlags, namespaceTypes, type NamespaceType } from './namespaces';
+import { CGROUP2_SUPER_MAGIC } from './cgroup/discover';
 import { native } from './native';
 import { takeNetns } from './netns-pool';
 import { encodePlan, PRELUDE_STEPS, SYSCALLS, type Step } from './plan';
@@ -169,7 +170,6 @@ export class Subprocess {
 }
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const CGROUP2_SUPER_MAGIC = 0x63677270;
 const ID_MAX = 0xfffffffe;
 /** Defaults chosen by bench/spawn.js: see bench/README.md. */
 const DEFAULTS: SpawnInternals = { vm: process.arch === 'x64' };

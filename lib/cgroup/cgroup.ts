@@ -5,14 +5,13 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { CgroupControllerError, CgroupInternalProcessError, CgroupUnavailableError, fsError, InvalidArgValueError, NsboxSystemError, StateError, withHint } from '../errors';
 import * as v from '../validate';
-import { cgroupHost, controllersAt, DELEGATE_HINT, readWords, type CgroupHost, type Controller, CONTROLLERS } from './discover';
+import { CGROUP2_SUPER_MAGIC, cgroupHost, controllersAt, DELEGATE_HINT, readWords, type CgroupMode, type Controller, CONTROLLERS } from './discover';
 import { CgroupEvents, flushEvents, type CgroupEventsOptions } from './events';
 import { parseGroupState, type GroupState } from './parse';
 import { PressureEvents, type PressureTriggerOptions } from './pressure';
 import { controllersOf, resourceWrites, type CgroupResources, type Write } from './resources';
 import { readStats, type CgroupStats } from './stats';
 
-const CGROUP2_SUPER_MAGIC = 0x63677270;
 
 export interface CgroupCreateOptions {
   /**
@@ -37,13 +36,16 @@ export interface RemoveOptions extends WaitOptions {
   kill?: boolean;
 }
 
-/** Where this process may make groups by default, and the host it is on. */
-function defaults(): { host: CgroupHost; mount: string } {
+// The cgroup2 mount and the host's mode, read from mountinfo once: create() and open() are on
+// every container's start path, and neither changes while the process runs.
+let hierarchy: { mount: string; mode: CgroupMode } | undefined;
+function cgroup2(): { mount: string; mode: CgroupMode } {
+  if (hierarchy) return hierarchy;
   const host = cgroupHost();
   if (!host.mount) {
     throw new CgroupUnavailableError(`no cgroup v2 hierarchy is mounted (cgroup mode: ${host.mode})`, host.modeHint);
   }
-  return { host, mount: host.mount };
+  return (hierarchy = { mount: host.mount, mode: host.mode });
 }
 
 /** Node's fs error as a system error naming the file, with the hints cgroup writes call for. */
@@ -155,12 +157,14 @@ export class Cgroup {
   readonly path: string;
   /** The cgroup2 mount it lives in. */
   readonly mount: string;
+  readonly #mode: CgroupMode;
   #fd: number | undefined;
   #removed = false;
 
-  private constructor(dir: string, mount: string) {
+  private constructor(dir: string, mount: string, mode: CgroupMode) {
     this.path = dir;
     this.mount = mount;
+    this.#mode = mode;
   }
 
   /**
@@ -179,12 +183,13 @@ export class Cgroup {
     const extra = options.controllers === undefined ? [] : v.array('options.controllers', options.controllers)
       .map((c, i) => v.oneOf(`options.controllers[${i}]`, c, CONTROLLERS));
     const givenParent = options.parent === undefined ? undefined : path.normalize(v.absolutePath('options.parent', options.parent));
-    const { host, mount } = defaults();
+    const { mount, mode } = cgroup2();
     let dir: string;
     if (rel.startsWith('/')) {
       dir = rel;
     } else {
-      const parent = givenParent ?? (process.geteuid?.() === 0 ? mount : host.ownPath ?? mount);
+      // This process's own group is read now: it may have moved itself since.
+      const parent = givenParent ?? (process.geteuid?.() === 0 ? mount : cgroupHost().ownPath ?? mount);
       dir = path.join(parent, rel);
     }
     if (dir === mount || !dir.startsWith(`${mount}/`)) throw new CgroupUnavailableError(`${dir} is not a group below the cgroup2 mount ${mount}`);
@@ -196,7 +201,7 @@ export class Cgroup {
       const levels = path.relative(mount, dir).split('/');
       let existing = levels.length - 1;
       while (existing > 0 && !fs.existsSync(path.join(mount, ...levels.slice(0, existing)))) existing--;
-      await enableControllers(mount, path.join(mount, ...levels.slice(0, existing)), needed, host.mode);
+      await enableControllers(mount, path.join(mount, ...levels.slice(0, existing)), needed, mode);
       for (let i = existing + 1; i <= levels.length; i++) {
         const level = path.join(mount, ...levels.slice(0, i));
         try {
@@ -208,9 +213,9 @@ export class Cgroup {
           const hint = code === 'EACCES' || code === 'EPERM' ? `${path.dirname(level)} is not delegated to uid ${process.geteuid?.()}: ${DELEGATE_HINT}` : undefined;
           throw fsError(e, 'mkdir', level, hint);
         }
-        if (level !== dir) await enableControllers(mount, level, needed, host.mode);
+        if (level !== dir) await enableControllers(mount, level, needed, mode);
       }
-      const group = new Cgroup(dir, mount);
+      const group = new Cgroup(dir, mount, mode);
       await group.#apply(writes);
       return group;
     } catch (e) {
@@ -229,8 +234,8 @@ export class Cgroup {
       throw fsError(e, 'statfs', p);
     }
     if (type !== CGROUP2_SUPER_MAGIC) throw new CgroupUnavailableError(`${p} is not a group in a cgroup v2 hierarchy`);
-    const { mount } = defaults();
-    return new Cgroup(p, mount);
+    const { mount, mode } = cgroup2();
+    return new Cgroup(p, mount, mode);
   }
 
   /**
@@ -254,7 +259,7 @@ export class Cgroup {
   async update(resources: CgroupResources): Promise<void> {
     this.#live();
     const writes = resourceWrites(resources);
-    await enableControllers(this.mount, path.dirname(this.path), controllersOf(writes), cgroupHost().mode);
+    await enableControllers(this.mount, path.dirname(this.path), controllersOf(writes), this.#mode);
     await this.#apply(writes);
   }
 
@@ -281,7 +286,7 @@ export class Cgroup {
   /** The groups directly below this one. */
   async children(): Promise<Cgroup[]> {
     const entries = await fsp.readdir(this.path, { withFileTypes: true });
-    return entries.filter((e) => e.isDirectory()).map((e) => new Cgroup(path.join(this.path, e.name), this.mount));
+    return entries.filter((e) => e.isDirectory()).map((e) => new Cgroup(path.join(this.path, e.name), this.mount, this.#mode));
   }
 
   /** Controllers this group may use (its `cgroup.controllers`). */
@@ -439,7 +444,7 @@ export async function killBySignals(group: Cgroup): Promise<void> {
 }
 
 /** rmdir the tree bottom-up. EBUSY right after the last process left is a css still going away. */
-async function removeTree(dir: string): Promise<void> {
+export async function removeTree(dir: string): Promise<void> {
   let entries: fs.Dirent[];
   try {
     entries = await fsp.readdir(dir, { withFileTypes: true });

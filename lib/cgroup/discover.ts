@@ -7,6 +7,9 @@ import { readMountinfo, type MountEntry } from '../mountinfo';
 
 export type CgroupMode = 'unified' | 'hybrid' | 'legacy' | 'none';
 
+/** statfs(2) f_type of a cgroup2 filesystem (linux/magic.h). */
+export const CGROUP2_SUPER_MAGIC = 0x63677270;
+
 /** The cgroup v2 controllers nsbox knows (Documentation/admin-guide/cgroup-v2.rst). */
 export const CONTROLLERS = ['cpuset', 'cpu', 'io', 'memory', 'hugetlb', 'pids', 'rdma', 'misc'] as const;
 export type Controller = (typeof CONTROLLERS)[number];

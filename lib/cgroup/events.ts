@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { parseFlatKeyed } from './parse';
+import { EventQueue } from './queue';
 
 export type CgroupEventType =
   /** memory.max was hit and reclaim failed (an OOM kill may or may not follow). */
@@ -72,12 +73,9 @@ export async function flushEvents(dir: string): Promise<void> {
  */
 export class CgroupEvents implements AsyncIterableIterator<CgroupEvent> {
   readonly #dir: string;
-  readonly #queue: CgroupEvent[] = [];
+  readonly #queue = new EventQueue<CgroupEvent>();
   readonly #watchers: fs.FSWatcher[] = [];
   readonly #last = new Map<string, Record<string, number>>();
-  readonly #waiting: { resolve: (r: IteratorResult<CgroupEvent>) => void; reject: (e: unknown) => void }[] = [];
-  #ended = false;
-  #error: unknown;
   readonly #signal?: AbortSignal;
   readonly #onAbort = () => this.#end();
   // Reads of one file are chained, so each diff is against the reading before it.
@@ -87,7 +85,7 @@ export class CgroupEvents implements AsyncIterableIterator<CgroupEvent> {
     this.#dir = dir;
     this.#signal = options.signal;
     if (this.#signal?.aborted) {
-      this.#ended = true;
+      this.#queue.end();
       return;
     }
     this.#signal?.addEventListener('abort', this.#onAbort);
@@ -109,26 +107,26 @@ export class CgroupEvents implements AsyncIterableIterator<CgroupEvent> {
         }
         // Watch first, then take the baseline: a change in between is read again and diffed.
         const w = fs.watch(full, () => this.#read(file));
-        w.on('error', (e) => this.#fail(e));
+        w.on('error', (e) => this.#end(e));
         this.#watchers.push(w);
         this.#last.set(file, parseFlatKeyed(text, file));
         this.#read(file);
       }
     } catch (e) {
-      this.#fail(e);
+      this.#end(e);
     }
   }
 
   #read(file: string): void {
     const previous = this.#reads.get(file) ?? Promise.resolve();
     const next = previous.then(async () => {
-      if (this.#ended) return;
+      if (this.#queue.ended) return;
       let text: string;
       try {
         text = await fsp.readFile(path.join(this.#dir, file), 'utf8');
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENODEV') return this.#gone();
-        return this.#fail(e);
+        return this.#end(e);
       }
       const now = parseFlatKeyed(text, file);
       const before = this.#last.get(file) ?? {};
@@ -147,21 +145,19 @@ export class CgroupEvents implements AsyncIterableIterator<CgroupEvent> {
   }
 
   #push(event: CgroupEvent): void {
-    const waiter = this.#waiting.shift();
-    if (waiter) waiter.resolve({ value: event, done: false });
-    else this.#queue.push(event);
+    this.#queue.push(event);
   }
 
   /** @internal Reads every watched file again now; resolves when those reads are done. */
   flush(): Promise<void> {
-    if (this.#ended) return Promise.resolve();
+    if (this.#queue.ended) return Promise.resolve();
     for (const file of this.#last.keys()) this.#read(file);
     return Promise.all([...this.#reads.values()]).then(() => undefined);
   }
 
   /** The group was removed, so it is empty: say so if the last reading had it populated, then end. */
   #gone(): void {
-    if (this.#ended) return;
+    if (this.#queue.ended) return;
     const state = this.#last.get('cgroup.events');
     if (state?.populated) {
       state.populated = 0;
@@ -170,40 +166,21 @@ export class CgroupEvents implements AsyncIterableIterator<CgroupEvent> {
     this.#end();
   }
 
-  #fail(error: unknown): void {
-    if (this.#ended) return;
-    this.#error = error;
-    this.#end();
-  }
-
-  #end(): void {
-    if (this.#ended) return;
-    this.#ended = true;
+  #end(error?: unknown): void {
+    if (!this.#queue.end(error)) return;
     for (const w of this.#watchers) w.close();
     this.#signal?.removeEventListener('abort', this.#onAbort);
     const set = open.get(this.#dir);
     set?.delete(this);
     if (set?.size === 0) open.delete(this.#dir);
-    const error = this.#error;
-    const waiters = this.#waiting.splice(0);
-    if (waiters.length) this.#error = undefined; // delivered to the first waiter, not again by next()
-    waiters.forEach(({ resolve, reject }, i) => (error !== undefined && i === 0 ? reject(error) : resolve({ value: undefined, done: true })));
   }
 
   next(): Promise<IteratorResult<CgroupEvent>> {
-    if (this.#queue.length) return Promise.resolve({ value: this.#queue.shift()!, done: false });
-    if (this.#ended) {
-      const error = this.#error;
-      this.#error = undefined;
-      return error === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(error);
-    }
-    return new Promise((resolve, reject) => {
-      this.#waiting.push({ resolve, reject });
-    });
+    return this.#queue.next();
   }
 
   return(): Promise<IteratorResult<CgroupEvent>> {
-    this.#queue.length = 0;
+    this.#queue.clear();
     this.#end();
     return Promise.resolve({ value: undefined, done: true });
   }

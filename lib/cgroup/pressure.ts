@@ -6,6 +6,7 @@ import path from 'node:path';
 import * as v from '../validate';
 import { native } from '../native';
 import { parsePressure, type Pressure } from './parse';
+import { EventQueue } from './queue';
 
 export interface PressureTriggerOptions {
   /** Which stall: tasks waiting for CPU, memory (reclaim, swap-in, thrashing) or IO. */
@@ -53,10 +54,8 @@ export class PressureEvents implements AsyncIterableIterator<PressureEvent> {
   readonly #file: string;
   readonly #resource: PressureEvent['resource'];
   readonly #kind: PressureEvent['kind'];
-  readonly #queue: PressureEvent[] = [];
-  readonly #waiting: ((r: IteratorResult<PressureEvent>) => void)[] = [];
+  readonly #queue = new EventQueue<PressureEvent>();
   #id: number | undefined;
-  #ended = false;
   readonly #signal?: AbortSignal;
   readonly #onAbort = () => this.#end();
 
@@ -68,7 +67,7 @@ export class PressureEvents implements AsyncIterableIterator<PressureEvent> {
     this.#kind = kind;
     this.#signal = options.signal;
     if (this.#signal?.aborted) {
-      this.#ended = true;
+      this.#queue.end();
       return;
     }
     this.#id = native.psiTrigger(this.#file, trigger, (ended) => {
@@ -82,31 +81,24 @@ export class PressureEvents implements AsyncIterableIterator<PressureEvent> {
       } catch {
         return this.#end(); // the group went away between the event and the read
       }
-      const event = { resource: this.#resource, kind: this.#kind, pressure };
-      const resolve = this.#waiting.shift();
-      if (resolve) resolve({ value: event, done: false });
-      else this.#queue.push(event);
+      this.#queue.push({ resource: this.#resource, kind: this.#kind, pressure });
     });
     this.#signal?.addEventListener('abort', this.#onAbort);
   }
 
   #end(): void {
-    if (this.#ended) return;
-    this.#ended = true;
+    if (!this.#queue.end()) return;
     if (this.#id !== undefined) native.psiClose(this.#id);
     this.#id = undefined;
     this.#signal?.removeEventListener('abort', this.#onAbort);
-    for (const resolve of this.#waiting.splice(0)) resolve({ value: undefined, done: true });
   }
 
   next(): Promise<IteratorResult<PressureEvent>> {
-    if (this.#queue.length) return Promise.resolve({ value: this.#queue.shift()!, done: false });
-    if (this.#ended) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => this.#waiting.push(resolve));
+    return this.#queue.next();
   }
 
   return(): Promise<IteratorResult<PressureEvent>> {
-    this.#queue.length = 0;
+    this.#queue.clear();
     this.#end();
     return Promise.resolve({ value: undefined, done: true });
   }

@@ -1,6 +1,7 @@
 // Resources: one typed object for every controller, validated whole against the kernel's
 // ranges before anything is written, then turned into an ordered list of file writes.
-import { InvalidArgTypeError, InvalidArgValueError } from '../errors';
+import { InvalidArgValueError } from '../errors';
+import * as v from '../validate';
 import { hostFacts, known, type HostFacts, type Write } from './controllers/common';
 import { cpuWrites, type CpuResources } from './controllers/cpu';
 import { cpusetWrites, type CpusetResources } from './controllers/cpuset';
@@ -44,8 +45,7 @@ export function resourceWrites(resources: unknown, host: HostFacts = hostFacts()
   if (r.io !== undefined) writes.push(...ioWrites(`${name}.io`, r.io, host));
   if (r.hugetlb !== undefined) writes.push(...hugetlbWrites(`${name}.hugetlb`, r.hugetlb, host));
   if (r.raw !== undefined) {
-    if (typeof r.raw !== 'object' || r.raw === null || Array.isArray(r.raw)) throw new InvalidArgTypeError(`${name}.raw`, 'of type object', r.raw);
-    for (const [file, value] of Object.entries(r.raw)) {
+    for (const [file, value] of Object.entries(v.object(`${name}.raw`, r.raw))) {
       const n = `${name}.raw['${file}']`;
       if (!/^[a-z][a-z0-9_]*(\.[A-Za-z0-9_]+)+$/.test(file)) throw new InvalidArgValueError(n, value, 'must name an interface file such as memory.zswap.max');
       if (NOT_RESOURCES.has(file)) throw new InvalidArgValueError(n, value, `is not a resource: use the Cgroup's methods for ${file}`);

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError } from '../../lib/errors';
 import { controllersOf, resourceWrites, type CgroupResources, type HostFacts } from '../../lib/cgroup/resources';
+import { caught } from '../helpers/caught';
 
 /** A 4-CPU, 1-node host with 2MB and 1GB huge pages and one disk, /dev/vda, 254:0. */
 const host: HostFacts = {
@@ -25,15 +26,6 @@ const NAMED = {
   ERR_INVALID_ARG_VALUE: (n: string) => `The argument '${n}' `,
   ERR_OUT_OF_RANGE: (n: string) => `The value of "${n}" is out of range`,
 } as const;
-
-function caught(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error & { code?: string };
-  }
-  throw new Error('expected a throw');
-}
 
 function expectRefused(resources: unknown, code: Code, option: string, reason?: string): void {
   const e = caught(() => writes(resources));

@@ -2,6 +2,7 @@
 // suffixes the kernel's memparse reads, 'max', and the kernel's CPU/node list format.
 import { describe, expect, it } from 'vitest';
 import { bytes, formatList, idList, parseList } from '../../lib/cgroup/units';
+import { caught } from '../helpers/caught';
 
 type Code = 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE';
 const CLASS: Record<Code, TypeErrorConstructor | RangeErrorConstructor> = {
@@ -9,15 +10,6 @@ const CLASS: Record<Code, TypeErrorConstructor | RangeErrorConstructor> = {
   ERR_INVALID_ARG_VALUE: TypeError,
   ERR_OUT_OF_RANGE: RangeError,
 };
-
-function caught(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error & { code?: string };
-  }
-  throw new Error('expected a throw');
-}
 
 function expectArgError(fn: () => unknown, code: Code, mentions: string): Error & { code?: string } {
   const e = caught(fn);

@@ -8,6 +8,7 @@ import {
 } from '../../lib/index';
 import { native } from '../../lib/native';
 import { fdChanges, openFds } from '../helpers/proc';
+import { caught } from '../helpers/caught';
 
 type Code = 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE';
 const CLASS: Record<Code, ErrorConstructor | TypeErrorConstructor | RangeErrorConstructor> = {
@@ -21,15 +22,6 @@ function closeOpened(before: Map<number, string>): string[] {
   const changes = fdChanges(before);
   for (const fd of openFds().keys()) if (!before.has(fd)) fs.closeSync(fd);
   return changes;
-}
-
-function caught(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error & { code?: string };
-  }
-  throw new Error('expected a throw');
 }
 
 function expectArgError(e: Error & { code?: string }, code: Code, mentions: string): void {

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidArgTypeError, InvalidArgValueError, OutOfRangeError } from '../../errors';
+import * as v from '../../validate';
 import { parseList } from '../units';
 
 /** One interface file and the text to write to it, in order. */
@@ -38,7 +39,14 @@ export function hugepageName(kib: number): string {
   return `${kib}KB`;
 }
 
+// Possible CPUs and nodes and the huge page sizes are fixed at boot: read once.
+let facts: HostFacts | undefined;
+
 export function hostFacts(): HostFacts {
+  return (facts ??= readHostFacts());
+}
+
+function readHostFacts(): HostFacts {
   let sizes: string[] = [];
   try {
     sizes = fs.readdirSync('/sys/kernel/mm/hugepages')
@@ -72,26 +80,19 @@ export function hostFacts(): HostFacts {
   };
 }
 
-/** Rejects keys the resource type does not have. */
+/** An object with only the keys the resource type has (validate.ts's checks and messages). */
 export function known(name: string, value: unknown, keys: readonly string[]): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidArgTypeError(name, 'of type object', value);
-  const o = value as Record<string, unknown>;
-  for (const k of Object.keys(o)) {
-    if (!keys.includes(k) && o[k] !== undefined) throw new InvalidArgValueError(`${name}.${k}`, o[k], `is not a known option (known: ${keys.join(', ')})`);
-  }
+  const o = v.object(name, value);
+  v.knownKeys(name, o, keys);
   return o;
 }
 
 /** An integer in [min, max], or 'max' where allowed. */
 export function int(name: string, value: unknown, min: number, max: number, allowMax = false): number | 'max' {
-  if (allowMax && value === 'max') return 'max';
-  if (typeof value !== 'number') throw new InvalidArgTypeError(name, allowMax ? "of type number or 'max'" : 'of type number', value);
-  if (!Number.isInteger(value) || value < min || value > max) throw new OutOfRangeError(name, `an integer >= ${min} and <= ${max}${allowMax ? ", or 'max'" : ''}`, value);
-  return value;
-}
-
-export function bool(name: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw new InvalidArgTypeError(name, 'of type boolean', value);
+  if (!allowMax) return v.integer(name, value, min, max);
+  if (value === 'max') return 'max';
+  if (typeof value !== 'number') throw new InvalidArgTypeError(name, "of type number or 'max'", value);
+  if (!Number.isInteger(value) || value < min || value > max) throw new OutOfRangeError(name, `an integer >= ${min} and <= ${max}, or 'max'`, value);
   return value;
 }
 

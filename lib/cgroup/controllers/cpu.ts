@@ -1,7 +1,8 @@
 // cpu: bandwidth (cpu.max, cpu.max.burst), weight, idle.
 import { InvalidArgValueError } from '../../errors';
 import type { Microseconds } from '../units';
-import { bool, int, known, type Write } from './common';
+import * as v from '../../validate';
+import { int, known, type Write } from './common';
 
 export interface CpuResources {
   /**
@@ -49,7 +50,7 @@ export function cpuWrites(name: string, value: unknown): Write[] {
     writes.push({ file: 'cpu.max.burst', value: `${burst}` });
   }
   if (o.weight !== undefined) writes.push({ file: 'cpu.weight', value: `${int(`${name}.weight`, o.weight, 1, 10000)}` });
-  if (o.idle !== undefined) writes.push({ file: 'cpu.idle', value: bool(`${name}.idle`, o.idle) ? '1' : '0' });
+  if (o.idle !== undefined) writes.push({ file: 'cpu.idle', value: v.boolean(`${name}.idle`, o.idle) ? '1' : '0' });
   return writes;
 }
 

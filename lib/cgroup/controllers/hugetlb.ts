@@ -1,5 +1,6 @@
 // hugetlb: how much of each huge page size the group may fault in.
-import { InvalidArgTypeError, InvalidArgValueError } from '../../errors';
+import { InvalidArgValueError } from '../../errors';
+import * as v from '../../validate';
 import { bytes, type ByteLimit } from '../units';
 import type { HostFacts, Write } from './common';
 
@@ -10,9 +11,8 @@ import type { HostFacts, Write } from './common';
 export type HugetlbResources = Readonly<Record<string, ByteLimit>>;
 
 export function hugetlbWrites(name: string, value: unknown, host: HostFacts): Write[] {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidArgTypeError(name, 'of type object', value);
   const writes: Write[] = [];
-  for (const [size, limit] of Object.entries(value)) {
+  for (const [size, limit] of Object.entries(v.object(name, value))) {
     if (limit === undefined) continue;
     if (!host.hugepageSizes.includes(size)) {
       throw new InvalidArgValueError(`${name}['${size}']`, limit, `names a huge page size this host does not have (it has: ${host.hugepageSizes.join(', ') || 'none'})`);

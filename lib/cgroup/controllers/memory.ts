@@ -1,7 +1,8 @@
 // memory: hard and soft limits, protection, swap, and whether an OOM kill takes the whole group.
 import { InvalidArgValueError } from '../../errors';
 import { bytes, type ByteLimit } from '../units';
-import { bool, known, type Write } from './common';
+import * as v from '../../validate';
+import { known, type Write } from './common';
 
 export interface MemoryResources {
   /** `memory.max`: above this the group's processes are reclaimed from, then OOM-killed. @default 'max' */
@@ -38,6 +39,6 @@ export function memoryWrites(name: string, value: unknown): Write[] {
       }
     }
   }
-  if (o.oomGroup !== undefined) writes.push({ file: 'memory.oom.group', value: bool(`${name}.oomGroup`, o.oomGroup) ? '1' : '0' });
+  if (o.oomGroup !== undefined) writes.push({ file: 'memory.oom.group', value: v.boolean(`${name}.oomGroup`, o.oomGroup) ? '1' : '0' });
   return writes;
 }
