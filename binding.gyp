@@ -15,7 +15,9 @@
         "src-native/process.cc",
         "src-native/plan.cc",
         "src-native/child.cc",
-        "src-native/probe.cc", "src-native/cgroup.cc"
+        "src-native/probe.cc", "src-native/cgroup.cc",
+        "src-native/seccomp.cc",
+        "src-native/pty.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS", "_GNU_SOURCE"],
@@ -23,7 +25,8 @@
       "cflags_cc": ["-Wall", "-Wextra", "-fvisibility=hidden", "-fno-exceptions", "-std=c++17",
                     "-fno-tree-loop-distribute-patterns"],
       "cflags!": ["-fno-exceptions"],
-      "ldflags": ["-Wl,--exclude-libs,ALL", "-Wl,-z,now"]
+      "ldflags": ["-Wl,--exclude-libs,ALL", "-Wl,-z,now"],
+      "libraries": ["-lseccomp"]
     }
   ]
 }

@@ -7,7 +7,7 @@ export default defineConfig({
   cacheDir: path.join(os.tmpdir(), `nsbox-vitest-cache-${process.getuid?.() ?? 'x'}`),
   test: {
     pool: 'forks',
-    include: ['test/unit/**/*.test.ts', 'test/kernel/**/*.test.ts', 'test/cgroup/**/*.test.ts'],
+    include: ['test/unit/**/*.test.ts', 'test/kernel/**/*.test.ts', 'test/cgroup/**/*.test.ts', 'test/container/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     setupFiles: ['test/helpers/leaks.ts'],

@@ -1,38 +1,26 @@
-// The README demo: a real process in new pid, uts, mount, ipc and net namespaces. It
-// prints that it is pid 1 and its own hostname; we print its namespaces next to ours.
+// The README demo: a real container on the embedded default root — the host's /usr
+// read-only, a fresh /tmp, a minimal /etc — in its own pid, mount, uts, ipc, net and cgroup
+// namespaces, with Docker's capabilities and seccomp profile. Nothing is downloaded.
 'use strict';
 const os = require('node:os');
-const { spawn, listNamespaces } = require('..');
+const { Container } = require('..');
 
 async function main() {
-  const namespaces = ['pid', 'uts', 'mount', 'ipc', 'net'];
-  if (process.getuid() !== 0) namespaces.unshift('user'); // rootless: map ourselves to root inside
-  const child = await spawn({
-    command: ['/bin/sh', '-c', 'echo "inside:  pid $$, hostname $(hostname)"; read _'],
-    namespaces,
-    plan: [
-      // Our mounts must not propagate back to the host: make the tree private first.
-      { op: 'mountSetattr', path: '/', recursive: true, propagation: 'private' },
-      // A /proc of the new pid namespace.
-      { op: 'mount', source: 'proc', target: '/proc', type: 'proc', flags: { nosuid: true, nodev: true, noexec: true } },
-      { op: 'sethostname', hostname: 'nsbox-demo' },
-    ],
-    stdio: ['pipe', 'pipe', 'inherit'],
+  const script = [
+    'echo "inside:  pid $$, hostname $(hostname), user $(id -un)"',
+    'echo "root:    $(ls / | tr "\\n" " ")"',
+    'echo "network: $(ls /sys/class/net | tr "\\n" " ")"',
+    'echo "seccomp: $(grep Seccomp: /proc/self/status | cut -f2), no_new_privs: $(grep NoNewPrivs /proc/self/status | cut -f2)"',
+    'touch /usr/x 2>/dev/null || echo "/usr:    read-only"',
+  ].join('; ');
+  console.log(`outside: pid ${process.pid}, hostname ${os.hostname()}`);
+  const result = await Container.run({
+    command: ['/bin/sh', '-c', script],
+    hostname: 'nsbox-demo',
+    stdio: ['ignore', 'inherit', 'inherit'],
+    timeout: 10_000,
   });
-  const line = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(String(d).trim())));
-  console.log(`outside: pid ${child.pid}, hostname ${os.hostname()}`);
-  console.log(line);
-
-  const host = new Map(listNamespaces('self').map((n) => [n.link, n]));
-  console.log('\n        NS TYPE     HOST         CHILD');
-  for (const ns of listNamespaces(child.pid).filter((n) => !n.forChildren)) {
-    const ours = listNamespaces('self').find((n) => n.type === ns.type && !n.forChildren);
-    const mark = host.has(ns.link) ? 'shared' : 'new';
-    console.log(`${String(ns.type).padStart(10)}  ${String(ours.ino).padEnd(11)}  ${String(ns.ino).padEnd(11)}  ${mark}`);
-  }
-  child.stdin.end('\n');
-  const status = await child.exited;
-  console.log(`\nexited: ${JSON.stringify(status)}`);
+  console.log(`\nresult:  ${JSON.stringify({ exitCode: result.exitCode, reason: result.reason, durationMs: Math.round(result.durationMs * 100) / 100 })}`);
 }
 
 main().catch((e) => {

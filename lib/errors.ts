@@ -191,6 +191,26 @@ export class CgroupUnavailableError extends Error {
   }
 }
 
+// ---- OCI runtime spec ------------------------------------------------------------------
+
+/**
+ * A field of an OCI config.json that nsbox cannot honour, or an nsbox option that config.json
+ * cannot express: never silently dropped. `field` is the JSON path (`'linux.intelRdt'`,
+ * `'mounts[3].type'`) or the option (`'options.rootfs'`); `path` the file, when read from one.
+ */
+export class OciUnsupportedError extends Error {
+  readonly code = 'ERR_NSBOX_OCI_UNSUPPORTED';
+  readonly path?: string;
+  constructor(
+    readonly field: string,
+    reason: string,
+    path?: string,
+  ) {
+    super(`${path === undefined ? '' : `${path}: `}${field}: ${reason}`);
+    if (path !== undefined) this.path = path;
+  }
+}
+
 /** A Node fs error as an NsboxSystemError naming the file, with a hint where the fix is known. */
 export function fsError(e: unknown, syscall: string, file: string, hint?: string): NsboxSystemError | unknown {
   const errno = (e as NodeJS.ErrnoException | null)?.errno;

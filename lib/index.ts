@@ -16,3 +16,4 @@ export type { HostProbe, Support, UserNamespaceProbe, UserNamespaceSysctls, Cgro
 export * from './cgroup/index';
 export { CgroupControllerError, CgroupInternalProcessError, CgroupUnavailableError } from './errors';
 export { setNetnsPoolSize, drainNetnsPool } from './netns-pool';
+export * from './seccomp/index';

@@ -90,15 +90,63 @@ export type Step =
   | ({ op: 'umount'; target: string } & UmountOptions)
   | { op: 'setsid' }
   | {
+      /**
+       * Makes a terminal the child's controlling terminal (ioctl TIOCSCTTY, tty_ioctl(4)): a
+       * pty slave from {@link openPty} passed as stdio, so that the shell gets job control,
+       * ^C and SIGWINCH. Only a session leader without a terminal may take one: a `setsid`
+       * step must come before it (with no `fork` between: the grandchild is not the leader);
+       * `encodePlan` refuses the plan otherwise. A terminal that is another session's is
+       * never stolen (EPERM).
+       */
+      op: 'setctty';
+      /** The child's fd of the terminal, after stdio is in place. @default 0 */
+      fd?: number;
+    }
+  | {
+      /**
+       * The rest of the plan and the program run in a grandchild: the child clones once more
+       * (CLONE_PARENT, so the grandchild is this process's own child), reports its pid and
+       * exits; `Subprocess.pid` and `pidfd` are the grandchild's, and the child's own exit is
+       * reaped without a trace. Needed after a `setns` into a pid namespace (a container's,
+       * for `exec`): setns(2) places only the caller's later children in a pid namespace, so
+       * without a fork the program would run outside it (its pid and /proc the host's; runc
+       * forks there too). Also after a `setns` into a time namespace, for the same reason.
+       * At most one per plan, and not with a new pid namespace in `namespaces` (clone(2)
+       * refuses CLONE_PARENT to a namespace's init); never with CLONE_VM.
+       */
+      op: 'fork';
+    }
+  | {
       op: 'setns';
       /**
        * An open namespace fd (`/proc/PID/ns/net`, {@link openNamespace}) or a pidfd (Linux 5.8),
        * inherited by the child and joined there. Joining a pid namespace moves the child's
-       * children, not the child itself.
+       * children, not the child itself: a `fork` step after it runs the program inside.
        */
       fd: number;
       /** For a pidfd, the namespaces to join; for a namespace fd, what it must be. @default any (a namespace fd) */
       types?: readonly NamespaceType[];
+    }
+  | {
+      op: 'unshare';
+      /**
+       * New namespaces for the child itself, made at this point of the plan: a cgroup namespace
+       * made after the child is in its cgroup is rooted there (clone3 makes it before
+       * CLONE_INTO_CGROUP applies). A new pid namespace applies to the child's children.
+       */
+      types: readonly NamespaceType[];
+    }
+  | { op: 'loopbackUp' /** Sets `lo` up in the child's network namespace (needs CAP_NET_ADMIN there). */ }
+  | { op: 'umask'; /** The file mode creation mask (umask(2)), e.g. 0o022. */ mask: number }
+  | {
+      op: 'writeFile';
+      path: string;
+      /** Written with one write(2); at most 64 KiB. */
+      data: string | Uint8Array;
+      /** O_CREAT, with `mode`: false writes only a file that exists (a sysctl under /proc/sys). @default true */
+      create?: boolean;
+      /** @default 0o644 */
+      mode?: number;
     };
 
 export type StepOp = Step['op'];
@@ -108,7 +156,7 @@ const OP = {
   mount: 1, bind: 2, mountSetattr: 3, pivotRoot: 4, sethostname: 5, setdomainname: 6, mkdir: 7, symlink: 8,
   mknod: 9, mask: 10, remountReadonly: 11, chdir: 12, setrlimit: 13, setgroups: 14, setgid: 15, setuid: 16,
   capabilities: 17, noNewPrivileges: 18, seccomp: 19, dumpable: 20, umount: 21, setsid: 22, wait: 23, exec: 24,
-  setns: 25,
+  setns: 25, writeFile: 26, fork: 27, setctty: 28, umask: 29, unshare: 30, loopbackUp: 31,
 } as const;
 export const STEP_OPS = Object.keys(OP).filter((k) => k !== 'wait' && k !== 'exec') as StepOp[];
 
@@ -117,7 +165,7 @@ export const SYSCALLS = [
   'read', 'dup3', 'close_range', 'mount', 'mount_setattr', 'pivot_root', 'umount2', 'chdir', 'sethostname',
   'setdomainname', 'mkdir', 'symlink', 'mknod', 'open', 'statx', 'prlimit64', 'setgroups', 'setresgid',
   'setresuid', 'prctl', 'capset', 'seccomp', 'setsid', 'execve', 'rt_sigaction', 'rt_sigprocmask', 'fault',
-  'statfs', 'capget', 'setns',
+  'statfs', 'capget', 'setns', 'write', 'clone', 'ioctl', 'unshare', 'socket',
 ] as const;
 
 /** Pseudo step indices for work around the plan (plan.h). */
@@ -230,6 +278,12 @@ const STEP_KEYS: Record<StepOp, readonly string[]> = {
   umount: ['target', 'detach', 'force', 'expire', 'noFollow'],
   setsid: [],
   setns: ['fd', 'types'],
+  fork: [],
+  setctty: ['fd'],
+  writeFile: ['path', 'data', 'create', 'mode'],
+  umask: ['mask'],
+  unshare: ['types'],
+  loopbackUp: [],
 };
 
 function flag(name: string, o: Record<string, unknown>, key: string): boolean {
@@ -339,11 +393,47 @@ function encodeStep(name: string, step: unknown, t: StringTable): EncodedStep {
       return { op: OP.umount, args: [path('target'), umountFlagBits(name, { ...s, op: undefined, target: undefined })] };
     case 'setsid':
       return { op: OP.setsid, args: [] };
+    case 'fork':
+      return { op: OP.fork, args: [] };
+    case 'setctty':
+      return { op: OP.setctty, args: [s.fd === undefined ? 0 : v.integer(`${name}.fd`, s.fd, 0, 0x7fffffff)] };
     case 'setns': {
       const types = s.types === undefined ? [] : v.array(`${name}.types`, s.types).map((t, i) => v.oneOf(`${name}.types[${i}]`, t, NAMESPACE_TYPES));
       return { op: OP.setns, args: [v.integer(`${name}.fd`, s.fd, 0, 0x7fffffff), namespaceFlags(types)] };
     }
+    case 'unshare': {
+      const types = v.array(`${name}.types`, s.types).map((t, i) => v.oneOf(`${name}.types[${i}]`, t, NAMESPACE_TYPES));
+      if (types.length === 0) throw new InvalidArgValueError(`${name}.types`, s.types, 'must name at least one namespace');
+      return { op: OP.unshare, args: [namespaceFlags(types)] };
+    }
+    case 'loopbackUp':
+      return { op: OP.loopbackUp, args: [] };
+    case 'umask':
+      return { op: OP.umask, args: [v.integer(`${name}.mask`, s.mask, 0, 0o777)] };
+    case 'writeFile': {
+      const data = typeof s.data === 'string' ? Buffer.from(s.data, 'utf8') : s.data;
+      if (!(data instanceof Uint8Array)) throw new InvalidArgValueError(`${name}.data`, s.data, 'must be a string or a Uint8Array');
+      if (data.byteLength > 65536) throw new OutOfRangeError(`${name}.data.byteLength`, 'at most 65536', data.byteLength);
+      const create = s.create === undefined || v.boolean(`${name}.create`, s.create);
+      return { op: OP.writeFile, args: [path('path'), t.blob(data), data.byteLength, create ? 3 : 2, mode(`${name}.mode`, s.mode, 0o644)] };
+    }
   }
+}
+
+/** Rules between steps that the kernel would answer only in the child, with a worse message. */
+function checkOrder(name: string, steps: readonly { op: string }[]): void {
+  let leader = false; // a setsid step ran in the process that runs this step
+  let forks = 0;
+  steps.forEach((step, i) => {
+    if (step.op === 'setsid') leader = true;
+    if (step.op === 'fork') {
+      if (++forks > 1) throw new InvalidArgValueError(`${name}[${i}]`, step, 'is a second fork step: a plan may hold one');
+      leader = false; // the grandchild is in the session, not its leader
+    }
+    if (step.op === 'setctty' && !leader) {
+      throw new InvalidArgValueError(`${name}[${i}]`, step, "needs a 'setsid' step before it (after any fork step): only a session leader may take a controlling terminal");
+    }
+  });
 }
 
 /** An encoded plan and, for error messages, what each step was. */
@@ -381,6 +471,7 @@ export function encodePlan(
     }
     described.push({ op: step.op, path: stepPath(step as unknown as Record<string, unknown>) });
   });
+  checkOrder(name, steps);
   encoded.push({
     op: OP.exec,
     args: [

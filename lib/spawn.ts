@@ -79,12 +79,45 @@ export interface SpawnInternals {
   /** Fail plan step `faultStep` with `faultErrno` instead of running it. */
   faultStep?: number;
   faultErrno?: number;
+  /** A `fork` step's forking process dies (SIGKILL) between the fork and its report. */
+  faultForkLost?: boolean;
   /** Join a network namespace made ahead (lib/netns-pool.ts) instead of CLONE_NEWNET. @default true */
   netnsPool?: boolean;
+  /**
+   * Stop after the last plan step, before exec, until released: the spawn resolves there
+   * (see {@link spawnHeld}); the Container's `create` → `start`.
+   */
+  hold?: boolean;
+}
+
+/** A child stopped before exec by {@link spawnHeld}. */
+export interface HeldProcess {
+  child: Subprocess;
+  /** Lets it exec; resolves once the exec succeeded, rejects as spawn does if it failed. */
+  release(): Promise<void>;
+}
+
+const started = new WeakMap<Subprocess, Promise<void>>();
+
+/** @internal spawn, held before exec until released (every plan step has run). */
+export async function spawnHeld(options: SpawnOptions, internals: SpawnInternals = DEFAULTS): Promise<HeldProcess> {
+  const child = await spawnWith(options, { ...internals, hold: true });
+  const execed = started.get(child)!;
+  let released: Promise<void> | undefined;
+  return {
+    child,
+    release() {
+      if (released) return released;
+      // A child that already died is not released: its exit has settled `execed`.
+      if (child.exitStatus === undefined && child.pidfd >= 0) native.childRelease(child.pidfd);
+      return (released = execed);
+    },
+  };
 }
 
 /** A running child from {@link spawn}. */
 export class Subprocess {
+  /** The program's pid, as this process sees it; with a `fork` step, the grandchild's. */
   readonly pid: number;
   /** Which clone was used ('clone3', or 'clone' where the kernel lacks clone3). */
   readonly clone: 'clone3' | 'clone';
@@ -201,7 +234,7 @@ function envList(value: unknown): string[] {
 }
 
 /** The events the addon reports for a child (ChildEvent in types/native.d.ts). */
-const EVENT = { exec: 1, failed: 2, held: 3, exit: 4 } as const;
+const EVENT = { exec: 1, failed: 2, held: 3, exit: 4, forked: 5 } as const;
 
 function prepareStdio(value: unknown): number[] {
   const spec = value === undefined ? 'pipe' : value;
@@ -253,12 +286,14 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
   // Without options.env the addon copies environ itself: much cheaper than reading process.env.
   const env = o.env === undefined ? null : envList(o.env);
   const pathVar = (env === null ? process.env.PATH : env.find((e) => e.startsWith('PATH='))?.slice(5)) ?? DEFAULT_PATH;
-  const plan = encodePlan((o.plan ?? []) as Step[], {
+  const hold = internals.hold === true;
+  const steps = (o.plan ?? []) as (Step | { op: 'wait' })[];
+  const plan = encodePlan(hold ? [...v.array('options.plan', steps) as Step[], { op: 'wait' }] : steps, {
     file: command[0],
     argv: command,
     env,
     searchPath: command[0].includes('/') ? null : pathVar,
-  }, 'options.plan');
+  }, 'options.plan', { allowWait: hold });
 
   const signal = o.signal as AbortSignal | undefined;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
@@ -293,7 +328,7 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
     }
   }
   if (signal?.aborted) throw abortError(signal);
-  const { netnsPool = true, ...knobs } = internals;
+  const { netnsPool = true, hold: _hold, ...knobs } = internals;
   Object.assign(nativeOptions, knobs);
   if (nativeOptions.vm && !vmIsSafe(plan.steps, o.cgroup !== undefined)) nativeOptions.vm = false;
 
@@ -302,6 +337,9 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
   (o.plan as Step[] | undefined)?.forEach((step, i) => {
     if (step.op === 'setns' && step.fd < nativeOptions.stdio.length) {
       throw new InvalidArgValueError(`options.plan[${i}].fd`, step.fd, `must not be one of the child's stdio fds (0-${nativeOptions.stdio.length - 1})`);
+    }
+    if (step.op === 'fork' && namespaces.includes('pid')) {
+      throw new InvalidArgValueError(`options.plan[${i}]`, step, "cannot be used with 'pid' in options.namespaces: the child is then its pid namespace's init, and clone(2) refuses CLONE_PARENT to an init");
     }
   });
   let cgroupFd: number | undefined;
@@ -340,6 +378,7 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
     let failure: Error | undefined;
     let child: Subprocess | undefined;
     let resolveExit!: (s: ExitStatus) => void;
+    let settleStart: { resolve(): void; reject(e: Error): void } | undefined;
     const exited = new Promise<ExitStatus>((r) => (resolveExit = r));
     let exitedAlready = false;
     // From the moment the child exists: an abort before exec kills it and rejects.
@@ -354,10 +393,27 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     onEvent = (event, a, b, c) => {
-      if (event === EVENT.exec) {
+      if (event === EVENT.held && hold && !child) {
+        if (signal?.aborted) return;
+        child = new Subprocess(result, streams, exited);
+        started.set(child, new Promise<void>((res, rej) => (settleStart = { resolve: res, reject: rej })));
+        started.get(child)!.catch(() => undefined); // observed through release()
+        resolve(child);
+      } else if (event === EVENT.exec) {
         if (signal?.aborted) return; // killed already: the exit rejects
+        if (settleStart) {
+          settleStart.resolve();
+          settleStart = undefined;
+          return;
+        }
         child = new Subprocess(result, streams, exited);
         resolve(child);
+      } else if (event === EVENT.forked) {
+        // A fork step: the program runs in the grandchild (a, its pidfd b), our child too.
+        result.pid = a;
+        result.pidfd = b;
+        // An abort that signalled the forking process may have missed the grandchild.
+        if (signal?.aborted) onAbort();
       } else if (event === EVENT.failed) {
         failure = stepError(plan.steps, a, b, c);
       } else if (event === EVENT.exit) {
@@ -369,6 +425,10 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
         if (!child) {
           for (const s of streams) s?.destroy();
           reject(signal?.aborted ? abortError(signal) : failure ?? lostChild(a, b));
+        } else if (settleStart) {
+          // Held, then ended before its exec succeeded.
+          settleStart.reject(signal?.aborted ? abortError(signal) : failure ?? lostChild(a, b));
+          settleStart = undefined;
         }
       }
     };
@@ -382,10 +442,12 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
  *   commit_creds() resets the address space's dumpable flag: Node would become non-dumpable;
  * - being in a cgroup with limits: a memory cgroup's OOM killer that picked the child would
  *   kill every process sharing its address space (__oom_kill_process), Node included.
- * Such spawns copy the address space instead (fork-style clone3).
+ * Such spawns copy the address space instead (fork-style clone3). So do plans with a `fork`
+ * step (the addon enforces it too): the grandchild outlives the child, so it needs its own
+ * copy of the memory whatever the child had, and CLONE_VM would save nothing.
  */
 function vmIsSafe(steps: readonly { op: string }[], inCgroup: boolean): boolean {
-  return !inCgroup && !steps.some((s) => s.op === 'dumpable' || s.op === 'setuid' || s.op === 'setgid');
+  return !inCgroup && !steps.some((s) => s.op === 'dumpable' || s.op === 'setuid' || s.op === 'setgid' || s.op === 'fork');
 }
 
 function cloneHint(e: NsboxSystemError, namespaces: readonly NamespaceType[], cgroup: unknown): string | undefined {

@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 # strace: tests that check which system calls a spawn really made.
 # qemu-system-x86, busybox-static, cpio: the cgroup v2 suite's VM (scripts/vm-test.sh) — a
 # Debian cloud kernel under qemu TCG with a busybox initramfs.
-packages=(g++ make python3 iproute2 util-linux strace qemu-system-x86 busybox-static cpio)
+# libseccomp-dev: the addon compiles OCI seccomp profiles to BPF with libseccomp (src-native/seccomp.cc).
+packages=(g++ make python3 iproute2 util-linux strace qemu-system-x86 busybox-static cpio libseccomp-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -27,3 +28,4 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 if [ -f build/Makefile ]; then npx --no-install node-gyp build >/dev/null; else npx --no-install node-gyp rebuild >/dev/null; fi
 npm run --silent build:ts
+bash scripts/build-probe.sh   # the static probe the kernel tests run inside containers

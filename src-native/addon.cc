@@ -33,6 +33,11 @@ Napi::Value PsiClose(const Napi::CallbackInfo& info);
 // probe.cc
 Napi::Value ProbeSyscalls(const Napi::CallbackInfo& info);
 Napi::Value ProbeIdmappedMount(const Napi::CallbackInfo& info);
+// seccomp.cc
+Napi::Value SeccompCompile(const Napi::CallbackInfo& info);
+// pty.cc
+Napi::Value Openpty(const Napi::CallbackInfo& info);
+Napi::Value PtyResize(const Napi::CallbackInfo& info);
 
 static Napi::Value Init(const Napi::CallbackInfo& info) {
   AddonData* data = info.Env().GetInstanceData<AddonData>();
@@ -75,6 +80,9 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
       {"psiClose", PsiClose},
       {"probeSyscalls", ProbeSyscalls},
       {"probeIdmappedMount", ProbeIdmappedMount},
+      {"seccompCompile", SeccompCompile},
+      {"openpty", Openpty},
+      {"ptyResize", PtyResize},
   };
   for (const Entry& e : table) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
   return exports;

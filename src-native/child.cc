@@ -10,7 +10,11 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <signal.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -48,7 +52,8 @@ size_t Len(const char* s) {
 
 class Executor {
  public:
-  explicit Executor(const ChildContext* c) : c_(c), report_(c->report_fd), sync_(c->sync_fd) {}
+  explicit Executor(const ChildContext* c)
+      : c_(c), report_(c->report_fd), sync_(c->sync_fd), go_r_(c->fork_go_r), go_w_(c->fork_go_w) {}
 
   [[noreturn]] void Run() {
     ResetSignals();
@@ -104,6 +109,8 @@ class Executor {
     // Our own pipes must not be overwritten by the dup3s below.
     if (report_ < n) report_ = MoveAbove(report_, n, STEP_STDIO);
     if (sync_ >= 0 && sync_ < n) sync_ = MoveAbove(sync_, n, STEP_STDIO);
+    if (go_r_ >= 0 && go_r_ < n) go_r_ = MoveAbove(go_r_, n, STEP_STDIO);
+    if (go_w_ >= 0 && go_w_ < n) go_w_ = MoveAbove(go_w_, n, STEP_STDIO);
     int src[kMaxStdio];
     int null_fd = -1;
     for (int i = 0; i < n; i++) {
@@ -243,6 +250,42 @@ class Executor {
     }
     sysop_ = SYS_OP_EXECVE;
     return eacces ? -EACCES : result;
+  }
+
+  // FORK: the rest of the plan and the exec run in a grandchild made with CLONE_PARENT, so
+  // that it is the parent's (Node's) own child, watched and reaped there like any other.
+  // Joining a pid namespace with setns places only the joiner's later children in it
+  // (setns(2)): forking after it is how a process entering a container comes to run in the
+  // container's pid namespace (runc's nsexec forks there too). This process reports the
+  // grandchild's pid, then releases it, then exits 0: the grandchild's own reports (exec, a
+  // failed step) can only come after that one.
+  long Fork(uint32_t index) {
+    // Plain clone without a stack: the grandchild goes on from here in its own copy of the
+    // memory. (A plan with a fork step never runs with CLONE_VM: see process.cc.) The kernel
+    // writes the grandchild's pid to fork_pid before clone returns, in memory the parent
+    // shares (MAP_SHARED). clone(2) refuses CLONE_PARENT to the init of a pid namespace
+    // (EINVAL): lib/spawn.ts refuses a fork step with a new pid namespace.
+    long pid = Sys(SYS_OP_CLONE, SYS_clone, CLONE_PARENT | CLONE_PARENT_SETTID, 0, P(c_->fork_pid), 0, 0);
+    if (pid < 0) return pid;
+    if (pid == 0) {
+      raw_syscall(SYS_close, go_w_);
+      char b;
+      long rc;
+      do rc = raw_syscall(SYS_read, go_r_, P(&b), 1);
+      while (rc == -EINTR);
+      raw_syscall(SYS_close, go_r_);
+      go_r_ = go_w_ = -1;
+      // EOF without the byte: the forking process died before it reported this one. The
+      // parent finds this process through fork_pid and ends and reaps it.
+      if (rc != 1) Exit(1);
+      return 0;
+    }
+    if (c_->fault_fork_lost) raw_syscall(SYS_kill, raw_syscall(SYS_getpid), SIGKILL);
+    ChildReport r = {static_cast<int32_t>(index), 0, kReportForked, static_cast<int32_t>(pid)};
+    raw_syscall(SYS_write, report_, P(&r), sizeof r);
+    char go = 1;
+    raw_syscall(SYS_write, go_w_, P(&go), 1);
+    Exit(0);
   }
 
   long Caps(const RawStep& s) {
@@ -389,6 +432,42 @@ class Executor {
         return Sys(SYS_OP_SETSID, SYS_setsid);
       case OP_SETNS:
         return Sys(SYS_OP_SETNS, SYS_setns, static_cast<long>(s.a[0]), static_cast<long>(s.a[1]));
+      case OP_FORK:
+        return Fork(index);
+      case OP_SETCTTY:
+        // Only a session leader without a terminal may take one (a setsid step comes first:
+        // lib/plan.ts checks); argument 0: never steal one that is another session's (tty_ioctl(4)).
+        return Sys(SYS_OP_IOCTL, SYS_ioctl, static_cast<long>(s.a[0]), TIOCSCTTY, 0);
+      case OP_LOOPBACK_UP: {
+        // SIOCSIFFLAGS on any socket of the namespace (netdevice(7)); no netlink needed.
+        long fd = Sys(SYS_OP_SOCKET, SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) return fd;
+        struct ifreq req = {};
+        req.ifr_name[0] = 'l', req.ifr_name[1] = 'o';
+        long rc = Sys(SYS_OP_IOCTL, SYS_ioctl, fd, SIOCGIFFLAGS, P(&req));
+        if (rc == 0) {
+          req.ifr_flags = static_cast<short>(req.ifr_flags | IFF_UP);
+          rc = Sys(SYS_OP_IOCTL, SYS_ioctl, fd, SIOCSIFFLAGS, P(&req));
+        }
+        raw_syscall(SYS_close, fd);
+        return rc;
+      }
+      case OP_UNSHARE:
+        return Sys(SYS_OP_UNSHARE, SYS_unshare, static_cast<long>(s.a[0]));
+      case OP_UMASK:
+        raw_syscall(SYS_umask, s.a[0]);  // cannot fail
+        return 0;
+      case OP_WRITE_FILE: {
+        // One write: the files written here are small (/etc/hostname, a sysctl value);
+        // a short write is reported as EIO rather than retried.
+        int flags = O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | ((s.a[3] & 1) ? O_CREAT : 0) | ((s.a[3] & 2) ? O_TRUNC : 0);
+        long fd = Sys(SYS_OP_OPEN, SYS_openat, AT_FDCWD, P(Str(s.a[0])), flags, s.a[4]);
+        if (fd < 0) return fd;
+        long rc = s.a[2] ? Sys(SYS_OP_WRITE, SYS_write, fd, P(Blob(s.a[1])), s.a[2]) : 0;
+        raw_syscall(SYS_close, fd);
+        if (rc >= 0 && static_cast<uint32_t>(rc) != s.a[2]) rc = -EIO;
+        return rc < 0 ? rc : 0;
+      }
       case OP_WAIT: {
         ChildReport r = {static_cast<int32_t>(index), 0, kReportHeld};
         raw_syscall(SYS_write, report_, P(&r), sizeof r);
@@ -407,6 +486,8 @@ class Executor {
   const ChildContext* c_;
   int report_;
   int sync_;
+  int go_r_;
+  int go_w_;
   int32_t sysop_ = SYS_OP_FAULT;
 };
 

@@ -28,6 +28,7 @@ Shape ShapeOf(uint32_t op) {
     case OP_MASK: s.a[0] = STR; s.a[1] = STR; break;
     case OP_SETGROUPS: s.a[0] = BLOB; break;
     case OP_SECCOMP: s.a[0] = BLOB; break;
+    case OP_WRITE_FILE: s.a[0] = STR; s.a[1] = BLOB; break;
     case OP_EXEC: s.a[0] = STR; s.a[1] = BLOB; s.a[3] = BLOB; s.a[5] = OPT; break;
     default: break;
   }
@@ -74,7 +75,7 @@ bool DecodePlan(const uint8_t* data, size_t len, Plan* out, std::string* error) 
         case OPT: ok = v == kNone || ValidString(strings, slen, v); break;
         case BLOB: {
           if (st.op == OP_EXEC && k == 3 && v == kNone && st.a[4] == kNone) break;  // inherited environ
-          uint64_t bytes = st.op == OP_SECCOMP ? st.a[k + 1] : static_cast<uint64_t>(st.a[k + 1]) * 4;
+          uint64_t bytes = st.op == OP_SECCOMP || st.op == OP_WRITE_FILE ? st.a[k + 1] : static_cast<uint64_t>(st.a[k + 1]) * 4;
           ok = ValidBlob(slen, v, bytes);
           break;
         }
@@ -85,6 +86,8 @@ bool DecodePlan(const uint8_t* data, size_t len, Plan* out, std::string* error) 
       return *error = "plan: seccomp filter length", false;
     }
     if (st.op == OP_WAIT) out->wait_steps++;
+    // One FORK: the parent follows one switch of the program's process (process.cc).
+    if (st.op == OP_FORK && ++out->fork_steps > 1) return *error = "plan: at most one fork step", false;
   }
 
   // exec: argv and envp are arrays of string offsets; build the pointer arrays execve wants.

@@ -36,7 +36,13 @@ enum Op : uint32_t {
   OP_WAIT = 23,         // block until the parent releases the child
   OP_EXEC = 24,         // a0 path, a1 argv blob, a2 argc, a3 envp blob, a4 envc (both kNone: this process's environ), a5 search PATH?
   OP_SETNS = 25,        // a0 fd (inherited from the parent), a1 nstype (CLONE_NEW* bits, 0: whatever the fd is)
-  OP_MAX = 25,
+  OP_WRITE_FILE = 26,   // a0 path, a1 blob (contents), a2 byte length, a3 bits (1 create, 2 truncate), a4 mode
+  OP_FORK = 27,         // the rest of the plan and the exec run in a grandchild (CLONE_PARENT); at most one
+  OP_SETCTTY = 28,      // a0 fd: ioctl(fd, TIOCSCTTY, 0)
+  OP_UMASK = 29,        // a0 mask
+  OP_UNSHARE = 30,      // a0 CLONE_NEW* flags
+  OP_LOOPBACK_UP = 31,  // bring `lo` up in the child's network namespace
+  OP_MAX = 31,
 };
 
 // The syscall a failing step reports (mirrored in lib/plan.ts SYSCALLS).
@@ -71,6 +77,11 @@ enum SysOp : int32_t {
   SYS_OP_STATFS = 27,
   SYS_OP_CAPGET = 28,
   SYS_OP_SETNS = 29,
+  SYS_OP_WRITE = 30,
+  SYS_OP_CLONE = 31,
+  SYS_OP_IOCTL = 32,
+  SYS_OP_UNSHARE = 33,
+  SYS_OP_SOCKET = 34,
 };
 
 // Pseudo step indices for work the executor does around the plan.
@@ -97,15 +108,19 @@ struct PlanHeader {
 
 // Written by the child on the report pipe: a failure (err != 0, after which the child
 // exits), or with err == 0 a notice: sysop kReportHeld when a WAIT step starts waiting,
-// kReportExec just before execve. EOF after kReportExec and no failure means the exec
-// succeeded; EOF without it means the child died before exec (a signal, a seccomp kill).
+// kReportExec just before execve, kReportForked when a FORK step has made the grandchild
+// that goes on with the plan (pid: its pid, in the parent's pid namespace). EOF after
+// kReportExec and no failure means the exec succeeded; EOF without it means the child died
+// before exec (a signal, a seccomp kill).
 struct ChildReport {
   int32_t step;
   int32_t err;
   int32_t sysop;
+  int32_t pid = 0;
 };
 constexpr int32_t kReportHeld = -1;
 constexpr int32_t kReportExec = -2;
+constexpr int32_t kReportForked = -3;
 
 // Everything the child reads. Built by the parent, never written after clone.
 struct ChildContext {
@@ -124,6 +139,14 @@ struct ChildContext {
   int fault_step = -1;     // test-only: fail this step with fault_errno instead of running it
   int fault_errno = 0;
   bool no_mount_setattr = false;  // test-only: act as a kernel before 5.12 (the remount fallback)
+  // A FORK step's: the go pipe (the grandchild waits on go_r until the forking process
+  // has reported its pid) and a MAP_SHARED word the kernel sets to the grandchild's pid as
+  // it creates it (CLONE_PARENT_SETTID), so that the parent finds it even when the forking
+  // process dies before its report.
+  int fork_go_r = -1;
+  int fork_go_w = -1;
+  int* fork_pid = nullptr;
+  bool fault_fork_lost = false;  // test-only: the forking process dies (SIGKILL) before its report
 };
 
 // A decoded, validated plan and the memory the child reads.
@@ -133,6 +156,7 @@ struct Plan {
   std::vector<const char*> envp;
   std::vector<std::string> environ_copy;  // when the plan inherits the environment
   uint32_t wait_steps = 0;
+  uint32_t fork_steps = 0;
   ChildContext ctx;
 };
 

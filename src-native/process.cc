@@ -21,7 +21,8 @@ namespace nsbox {
 
 namespace {
 
-enum Event { EVENT_EXEC = 1, EVENT_FAILED = 2, EVENT_HELD = 3, EVENT_EXIT = 4 };
+enum Event { EVENT_EXEC = 1, EVENT_FAILED = 2, EVENT_HELD = 3, EVENT_EXIT = 4, EVENT_FORKED = 5 };
+constexpr size_t kForkPage = 4096;
 constexpr size_t kStackSize = 64 * 1024;
 // Children are cloned with exit signal SIGCHLD (execve resets it to SIGCHLD anyway:
 // de_thread in fs/exec.c). nsbox does not use the signal: exit is seen through the pidfd
@@ -111,7 +112,7 @@ struct Child {
   // the child's events where the spawn happened.
   std::unique_ptr<Napi::AsyncContext> async_context;
   int pid = -1;
-  UniqueFd pidfd;
+  UniqueFd pidfd;  // the program's process: after a FORK step, the grandchild
   UniqueFd report;
   UniqueFd sync;  // write end: one byte releases one wait
   std::unique_ptr<Plan> plan;
@@ -121,12 +122,32 @@ struct Child {
   bool exec_started = false;  // the child reached execve (kReportExec)
   ChildReport failure{};
   uv_poll_t report_poll{};
-  uv_poll_t exit_poll{};
+  uv_poll_t exit_poll{};  // the first process's pidfd: the program's, or the one that forks it
   bool report_open = false;
   int handles_open = 0;
+  bool refed = true;
+  // A plan with a FORK step (child.cc Fork). The forking process reports the grandchild's
+  // pid; the watch then moves to the grandchild (forked_poll on its own pidfd, under its
+  // own key in AddonData::children), and the forking process, now `intermediate`, is reaped
+  // silently through exit_poll. fork_slot is the MAP_SHARED word where the kernel wrote the
+  // grandchild's pid as it made it: the pid of a grandchild whose report never came. The
+  // intermediate keeps its entry in children until reaped, so that teardown finds it.
+  int* fork_slot = nullptr;
+  bool fork_reported = false;
+  bool forked = false;
+  UniqueFd intermediate;
+  uv_poll_t forked_poll{};
+  // The forking process died between fork and report: its status, reported when the
+  // grandchild (ended at once) is reaped.
+  bool fork_lost = false;
+  siginfo_t lost_status{};
+  bool abandoned = false;
 
   explicit Child(Napi::Env e) : env(e) {}
-  ~Child() { FreeSetupMemory(); }
+  ~Child() {
+    FreeSetupMemory();
+    if (fork_slot) munmap(fork_slot, kForkPage);
+  }
 
   // The child no longer reads the plan or runs on the stack once it has exec'd or exited.
   void FreeSetupMemory() {
@@ -172,6 +193,17 @@ struct Child {
           Emit(EVENT_HELD, r.step);
         } else if (r.err == 0 && r.sysop == kReportExec) {
           exec_started = true;
+        } else if (r.err == 0 && r.sysop == kReportForked && fork_slot && !fork_reported) {
+          fork_reported = true;
+          if (int err = SwitchTo(r.pid, true)) {
+            // No fd left to watch it: end it now. It is our child and unreaped, so the pid
+            // is still its own; the wait is for a killed process to go.
+            kill(r.pid, SIGKILL);
+            siginfo_t si;
+            while (waitid(P_PID, static_cast<id_t>(r.pid), &si, WEXITED | __WALL) != 0 && errno == EINTR) {}
+            failed = true;
+            failure = {r.step, err, SYS_OP_CLONE};
+          }
         } else {
           failed = true;
           failure = r;
@@ -204,13 +236,77 @@ struct Child {
     report.reset();
   }
 
-  void Exited() {
-    if (report_open) {
-      ReadReports();  // the child is gone: all it wrote is in the pipe
-      // No EOF yet: another process holds a copy of the write end (a fork elsewhere in
-      // this process between our pipe2 and its exec). The reports decide.
-      if (report_open) Settle();
+  // Moves the exit watch to a grandchild (a FORK step's): a pidfd for it, race-free as
+  // it is our child (CLONE_PARENT) and only we reap it, then forked_poll on that pidfd
+  // and the children entry under its number. JavaScript learns its pid and pidfd first
+  // (EVENT_FORKED). The forking process, if alive, stays watched by exit_poll as
+  // `intermediate`. Returns 0 or an errno.
+  int SwitchTo(int grandchild, bool intermediate_alive) {
+    UniqueFd next(static_cast<int>(syscall(SYS_pidfd_open, grandchild, 0)));
+    if (!next.valid()) return errno;
+    forked_poll.data = this;
+    if (uv_poll_init(uv_handle_get_loop(reinterpret_cast<uv_handle_t*>(&exit_poll)), &forked_poll, next.get()) != 0) {
+      abort();  // cannot fail for a pidfd on Linux, as in Spawn
     }
+    handles_open++;
+    auto& children = env.GetInstanceData<AddonData>()->children;
+    if (intermediate_alive) {
+      intermediate = std::move(pidfd);
+    } else {
+      children.erase(pidfd.get());
+      uv_poll_stop(&exit_poll);
+      uv_close(reinterpret_cast<uv_handle_t*>(&exit_poll), OnHandleClosed);
+    }
+    pidfd = std::move(next);
+    pid = grandchild;
+    forked = true;
+    children[pidfd.get()] = this;
+    uv_poll_start(&forked_poll, UV_READABLE, OnExit);
+    if (!refed) uv_unref(reinterpret_cast<uv_handle_t*>(&forked_poll));
+    Emit(EVENT_FORKED, pid, pidfd.get());
+    return 0;
+  }
+
+  // The forking process exited after its report: reaped, its status unused (a failure
+  // after the fork is the grandchild's, and reported by it).
+  void IntermediateExited() {
+    siginfo_t si{};
+    int rc;
+    do rc = waitid(static_cast<idtype_t>(P_PIDFD), intermediate.get(), &si, WEXITED | WNOHANG | __WALL);
+    while (rc != 0 && errno == EINTR);
+    if (rc == 0 && si.si_pid == 0) return;
+    uv_poll_stop(&exit_poll);
+    uv_close(reinterpret_cast<uv_handle_t*>(&exit_poll), OnHandleClosed);
+    env.GetInstanceData<AddonData>()->children.erase(intermediate.get());
+    intermediate.reset();
+  }
+
+  // The forking process died (reaped, status `si`) after the kernel made the grandchild but
+  // before its report: the grandchild, waiting on the go pipe, would exit unseen and stay
+  // a zombie. Adopt it, end it, and report the forking process's status at its exit.
+  bool AdoptLostGrandchild(const siginfo_t& si) {
+    if (fork_slot == nullptr || fork_reported) return false;
+    int grandchild = __atomic_load_n(fork_slot, __ATOMIC_ACQUIRE);
+    if (grandchild <= 0) return false;  // it died before clone (or clone failed)
+    fork_reported = true;
+    if (int err = SwitchTo(grandchild, false)) {
+      (void)err;
+      kill(grandchild, SIGKILL);  // as in ReadReports: unreaped, so still its own pid
+      siginfo_t gone;
+      while (waitid(P_PID, static_cast<id_t>(grandchild), &gone, WEXITED | __WALL) != 0 && errno == EINTR) {}
+      return false;
+    }
+    fork_lost = true;
+    lost_status = si;
+    syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+    return true;
+  }
+
+  // exit_poll (before a fork, or for a lost fork) or forked_poll fired for the program's process.
+  void Exited() {
+    bool was_forked = forked;
+    if (report_open) ReadReports();  // all it wrote is in the pipe; a fork report switches
+    if (forked != was_forked) return IntermediateExited();  // the one that exited forked the program
     siginfo_t si{};
     int rc;
     do rc = waitid(static_cast<idtype_t>(P_PIDFD), pidfd.get(), &si, WEXITED | WNOHANG | __WALL);
@@ -219,11 +315,17 @@ struct Child {
     // rc != 0: reaped by someone else (ECHILD: a waitpid(-1) elsewhere) or no P_PIDFD
     // (EINVAL before 5.4): the status is lost, but the child is gone; never poll again.
     if (rc != 0) si.si_code = 0;
-    uv_poll_stop(&exit_poll);
-    uv_close(reinterpret_cast<uv_handle_t*>(&exit_poll), OnHandleClosed);
+    if (!forked && AdoptLostGrandchild(si)) return;
+    // No EOF yet: another process holds a copy of the write end (a fork elsewhere in this
+    // process between our pipe2 and its exec, or the intermediate of a fork). The reports decide.
+    if (report_open) Settle();
+    uv_poll_t* watch = forked ? &forked_poll : &exit_poll;
+    uv_poll_stop(watch);
+    uv_close(reinterpret_cast<uv_handle_t*>(watch), OnHandleClosed);
     env.GetInstanceData<AddonData>()->children.erase(pidfd.get());
     sync.reset();
     pidfd.reset();
+    if (fork_lost) si = lost_status;
     bool killed = si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED;
     bool exited = si.si_code == CLD_EXITED;
     // (code, signal): (status, 0) exited; (-1, signal) killed; (-1, 0) status unknown
@@ -231,7 +333,11 @@ struct Child {
   }
 
   static void OnReport(uv_poll_t* h, int, int) { static_cast<Child*>(h->data)->ReadReports(); }
-  static void OnExit(uv_poll_t* h, int, int) { static_cast<Child*>(h->data)->Exited(); }
+  static void OnExit(uv_poll_t* h, int, int) {
+    Child* c = static_cast<Child*>(h->data);
+    if (c->forked && h == &c->exit_poll) c->IntermediateExited();
+    else c->Exited();
+  }
   static void OnHandleClosed(uv_handle_t* h) {
     Child* c = static_cast<Child*>(h->data);
     if (--c->handles_open > 0) return;
@@ -247,11 +353,23 @@ struct Child {
   // still in its plan reads our memory (with CLONE_VM, runs on our stack): always ended
   // and reaped before that memory goes.
   void Abandon(bool process_exiting) {
-    if (report_open || !process_exiting) KillAndReap(pidfd.get());
+    if (abandoned) return;  // listed twice in children while a fork's intermediate lives
+    abandoned = true;
+    if (pidfd.valid() && (report_open || !process_exiting)) KillAndReap(pidfd.get());
+    // A fork's intermediate had only to exit; a grandchild whose report was not read
+    // (or never written) is known only by fork_slot: both end here too.
+    if (intermediate.valid()) KillAndReap(intermediate.get());
+    int grandchild = fork_slot && !fork_reported ? __atomic_load_n(fork_slot, __ATOMIC_ACQUIRE) : 0;
+    if (grandchild > 0) {
+      UniqueFd fd(static_cast<int>(syscall(SYS_pidfd_open, grandchild, 0)));
+      if (fd.valid()) KillAndReap(fd.get());
+    }
     CloseReport();
-    if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&exit_poll))) {
-      uv_poll_stop(&exit_poll);
-      uv_close(reinterpret_cast<uv_handle_t*>(&exit_poll), OnHandleClosed);
+    uv_poll_t* watches[] = {&exit_poll, forked ? &forked_poll : nullptr};
+    for (uv_poll_t* w : watches) {
+      if (w == nullptr || uv_is_closing(reinterpret_cast<uv_handle_t*>(w))) continue;
+      uv_poll_stop(w);
+      uv_close(reinterpret_cast<uv_handle_t*>(w), OnHandleClosed);
     }
   }
 };
@@ -358,12 +476,15 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   std::string uid_map = OptString(opts, "uidMap", &has_uid_map);
   std::string gid_map = OptString(opts, "gidMap", &has_gid_map);
   std::string setgroups = OptString(opts, "setgroups", &has_setgroups);
-  bool vm = opts.Get("vm").ToBoolean() && kHaveVmClone;
+  // Not with a FORK step: its grandchild needs its own copy of the memory anyway (it
+  // outlives the forking process, whose stack is ours), so CLONE_VM would save nothing.
+  bool vm = opts.Get("vm").ToBoolean() && kHaveVmClone && plan->fork_steps == 0;
   bool no_clone3 = opts.Get("noClone3").ToBoolean();
   bool no_into_cgroup = opts.Get("noIntoCgroup").ToBoolean();
   ctx.fault_step = static_cast<int>(OptInt(opts, "faultStep", -1));
   ctx.fault_errno = static_cast<int>(OptInt(opts, "faultErrno", 0));
   ctx.no_mount_setattr = opts.Get("noMountSetattr").ToBoolean();
+  ctx.fault_fork_lost = opts.Get("faultForkLost").ToBoolean();
   ctx.netns_fd = static_cast<int>(OptInt(opts, "netnsFd", -1));
 
   // stdio: parent ends of pipes are returned; child ends close after clone.
@@ -395,9 +516,19 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     ctx.stdio[i] = child_ends[i].get();
   }
 
-  UniqueFd report_r, report_w, sync_r, sync_w;
+  UniqueFd report_r, report_w, sync_r, sync_w, go_r, go_w;
   if (int err = CloexecPipe(&report_r, &report_w)) return ThrowSystemError(env, err, "pipe2");
   ctx.report_fd = report_w.get();
+  std::unique_ptr<int, void (*)(int*)> fork_slot(nullptr, [](int* p) { munmap(p, kForkPage); });
+  if (plan->fork_steps > 0) {
+    if (int err = CloexecPipe(&go_r, &go_w)) return ThrowSystemError(env, err, "pipe2");
+    void* page = mmap(nullptr, kForkPage, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) return ThrowSystemError(env, errno, "mmap");
+    fork_slot.reset(static_cast<int*>(page));
+    ctx.fork_go_r = go_r.get();
+    ctx.fork_go_w = go_w.get();
+    ctx.fork_pid = fork_slot.get();
+  }
   bool parent_work = has_uid_map || has_gid_map || has_setgroups;
   bool cgroup_fallback = cgroup_fd >= 0 && no_into_cgroup;
 
@@ -463,6 +594,8 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   }
   report_w.reset();
   sync_r.reset();
+  go_r.reset();
+  go_w.reset();
   child_ends.clear();
   if (pid < 0) {
     if (stack) ReleaseStack(env, stack);
@@ -522,6 +655,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   child->waits_left = plan->wait_steps;
   child->plan = std::move(plan);
   child->stack = stack;
+  child->fork_slot = fork_slot.release();
   fcntl(child->report.get(), F_SETFL, O_NONBLOCK);
 
   uv_loop_t* loop = nullptr;
@@ -564,9 +698,11 @@ Napi::Value ChildRef(const Napi::CallbackInfo& info) {
   Child* c = FindChild(info);
   if (c == nullptr) return info.Env().Undefined();
   bool ref = info[1].ToBoolean();
-  uv_handle_t* hs[] = {reinterpret_cast<uv_handle_t*>(&c->exit_poll), reinterpret_cast<uv_handle_t*>(&c->report_poll)};
+  c->refed = ref;
+  uv_handle_t* hs[] = {reinterpret_cast<uv_handle_t*>(&c->exit_poll), reinterpret_cast<uv_handle_t*>(&c->report_poll),
+                       c->forked ? reinterpret_cast<uv_handle_t*>(&c->forked_poll) : nullptr};
   for (uv_handle_t* h : hs) {
-    if (uv_is_closing(h)) continue;
+    if (h == nullptr || uv_is_closing(h)) continue;
     if (ref) uv_ref(h); else uv_unref(h);
   }
   return info.Env().Undefined();

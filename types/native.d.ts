@@ -4,8 +4,8 @@
 
 export type SystemErrorFactory = (errno: number, syscall: string, path?: string, dest?: string) => Error;
 
-/** Events a spawned child reports: exec succeeded, a plan step failed, held at a wait step, exited. */
-export type ChildEvent = 1 | 2 | 3 | 4;
+/** Events a spawned child reports: exec succeeded, a plan step failed, held at a wait step, exited, forked. */
+export type ChildEvent = 1 | 2 | 3 | 4 | 5;
 
 export interface NativeSpawnOptions {
   flags: number;
@@ -21,6 +21,8 @@ export interface NativeSpawnOptions {
   noMountSetattr?: boolean;
   faultStep?: number;
   faultErrno?: number;
+  /** A fork step's forking process dies (SIGKILL) between the fork and its report. */
+  faultForkLost?: boolean;
   /** A network namespace fd the child joins before stdio (instead of CLONE_NEWNET in flags). */
   netnsFd?: number;
 }
@@ -36,8 +38,11 @@ export interface NativeSpawnResult {
 
 /**
  * (event, a, b, c): Exec → (); Failed → (step, errno, sysop); Held → (step);
- * Exit → (code, 0) exited, (-1, signal) killed, (-1, 0) status unknown (reaped elsewhere).
- * A child that dies before exec without a failed step gets no Exec or Failed, only Exit.
+ * Exit → (code, 0) exited, (-1, signal) killed, (-1, 0) status unknown (reaped elsewhere);
+ * Forked → (pid, pidfd): a fork step made the grandchild that runs the program: from then on
+ * pid, pidfd (a new fd, the key of childRef/childRelease) and Exit are its; the forking
+ * process is reaped without an event. A child that dies before exec without a failed step
+ * gets no Exec or Failed, only Exit.
  */
 export type NativeChildListener = (event: ChildEvent, a: number, b: number, c: number) => void;
 
@@ -85,4 +90,19 @@ export interface NativeAddon {
   probeSyscalls(): ProbeSyscallsResult;
   /** open_tree(OPEN_TREE_CLONE) of path, then mount_setattr(MOUNT_ATTR_IDMAP) with usernsFd; the clone is closed, never attached. */
   probeIdmappedMount(path: string, usernsFd: number): void;
+  /** posix_openpt, grantpt, unlockpt, ptsname_r, then the slave (TIOCGPTPEER, else by path): both O_NOCTTY, close-on-exec. */
+  openpty(): [masterFd: number, slaveFd: number, slavePath: string];
+  /** ioctl TIOCSWINSZ (0..65535 each). */
+  ptyResize(fd: number, cols: number, rows: number): void;
+  /**
+   * libseccomp (seccomp_init, seccomp_arch_add, seccomp_rule_add_array, seccomp_export_bpf):
+   * actions are SCMP_ACT_* values, ops SCMP_CMP_* (1..7), architectures libseccomp's names
+   * ('x86_64'). Names libseccomp does not know are skipped and listed; a failed rule's error
+   * has `ruleIndex`. NNP and TSYNC are off.
+   */
+  seccompCompile(spec: {
+    defaultAction: number;
+    architectures: string[];
+    rules: { names: string[]; action: number; args: { index: number; op: number; value: bigint | number; valueTwo: bigint | number }[] }[];
+  }): { filter: Buffer; unknownSyscalls: string[] };
 }

@@ -1,4 +1,5 @@
-// Run by test/kernel/worker.test.ts as: node -r register-ts.cjs worker-child.cjs
+// Run by test/kernel/worker.test.ts as: node -r register-ts.cjs worker-child.cjs LIB [fork]
+// (fork: the program runs as the grandchild of a fork plan step.)
 // A worker thread spawns a long-running child, then the worker is terminated while the
 // child runs. Node must not abort (uv_loop_close with open handles), and the child must
 // not outlive the worker as a process nobody can reap: it is ended and reaped (no zombie).
@@ -10,7 +11,7 @@ const { Worker, isMainThread, parentPort, workerData } = require('node:worker_th
 
 if (isMainThread) {
   const register = path.join(__dirname, 'register-ts.cjs');
-  const worker = new Worker(__filename, { execArgv: ['-r', register], workerData: { lib: process.argv[2] } });
+  const worker = new Worker(__filename, { execArgv: ['-r', register], workerData: { lib: process.argv[2], fork: process.argv[3] === 'fork' } });
   worker.once('message', async (pid) => {
     await worker.terminate();
     let state = 'gone';
@@ -25,5 +26,6 @@ if (isMainThread) {
   });
 } else {
   const { spawn } = require(workerData.lib);
-  spawn({ command: ['sleep', '30'], stdio: 'ignore' }).then((child) => parentPort.postMessage(child.pid));
+  const plan = workerData.fork ? [{ op: 'fork' }] : [];
+  spawn({ command: ['sleep', '30'], stdio: 'ignore', plan }).then((child) => parentPort.postMessage(child.pid));
 }

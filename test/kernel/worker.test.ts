@@ -8,9 +8,12 @@ import { describe, expect, it } from 'vitest';
 const helpers = path.join(__dirname, '..', 'helpers');
 
 describe('worker threads', () => {
-  it('terminating a worker with a live child leaves Node running, and the child ended and reaped', () => {
+  it.each([
+    ['', []],
+    [' (the grandchild of a fork step)', ['fork']],
+  ])('terminating a worker with a live child leaves Node running, and the child ended and reaped%s', (_, extra) => {
     const out = execFileSync(process.execPath, ['-r', path.join(helpers, 'register-ts.cjs'), path.join(helpers, 'worker-child.cjs'),
-      path.join(__dirname, '..', '..', 'lib', 'index.ts')], { encoding: 'utf8', timeout: 15_000 });
+      path.join(__dirname, '..', '..', 'lib', 'index.ts'), ...extra], { encoding: 'utf8', timeout: 15_000 });
     expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ terminated: true, state: 'gone' });
   });
 });

@@ -78,6 +78,21 @@ describe('encodePlan', () => {
     expect(() => encodePlan([{ op: 'setns', fd: 3, types: ['nett' as never] }], exec)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('plan[0].types[0]') }));
   });
 
+  it('encodes fork (op 27) and setctty (op 28, fd default 0); setctty only after a setsid with no fork between, one fork', () => {
+    const { ops, args, buffer } = decoded([{ op: 'fork' }, { op: 'setsid' }, { op: 'setctty' }, { op: 'setctty', fd: 5 }]);
+    expect(ops).toEqual(['fork', 'setsid', 'setctty', 'setctty', 'exec']);
+    expect([0, 2].map((i) => buffer.readUInt32LE(16 + i * 52))).toEqual([27, 28]);
+    expect(args[2][0]).toBe(0);
+    expect(args[3][0]).toBe(5);
+    const refused = (steps: Step[], at: string) =>
+      expect(() => encodePlan(steps, exec)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining(at) }));
+    refused([{ op: 'setctty' }], 'plan[0]');
+    refused([{ op: 'setsid' }, { op: 'fork' }, { op: 'setctty' }], 'plan[2]');
+    refused([{ op: 'fork' }, { op: 'fork' }], 'plan[1]');
+    expect(() => encodePlan([{ op: 'setsid' }, { op: 'setctty', fd: -1 }], exec)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => encodePlan([{ op: 'fork', x: 1 } as never], exec)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+  });
+
   it('encodes the internal wait mark as a WAIT step at its position, only when the caller allows it', () => {
     expect(decoded([{ op: 'setsid' }, { op: 'wait' }, { op: 'setsid' }]).ops).toEqual(['setsid', 'wait', 'setsid', 'exec']);
     expect(() => encodePlan([{ op: 'wait' }], exec)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
@@ -266,5 +281,11 @@ describe('the addon decodes plans before cloning, and refuses broken ones', () =
     const outside = good();
     outside.writeUInt32LE(outside.readUInt32LE(12) + 10, 16 + 4); // chdir's path
     expect(refuse(outside)).toBe('plan: bad string or blob at step 0');
+  });
+
+  it('a second fork step (the parent follows one switch to a grandchild)', () => {
+    const twice = Buffer.from(encodePlan([{ op: 'chdir', path: '/' }, { op: 'fork' }], { file: '/bin/true', argv: ['/bin/true'], env: [], searchPath: null }).buffer);
+    twice.writeUInt32LE(27, 16); // the chdir becomes a fork
+    expect(refuse(twice)).toBe('plan: at most one fork step');
   });
 });

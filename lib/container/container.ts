@@ -1,0 +1,510 @@
+// Container: spawn + plan + Cgroup composed into what users embed. A container is one
+// process cloned into new namespaces and born in its own cgroup, set up by its plan and held
+// before exec (created), released (running), frozen (paused), ended (stopped) and cleaned up
+// (deleted) — a state machine with a stable error for every illegal move.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { Cgroup } from '../cgroup/cgroup';
+import type { CgroupEvents, CgroupEventsOptions } from '../cgroup/events';
+import type { CgroupStats } from '../cgroup/stats';
+import { cgroupHost } from '../cgroup/discover';
+import { CgroupUnavailableError, InvalidArgValueError, NsboxSystemError, StateError } from '../errors';
+import type { NamespaceType } from '../namespaces';
+import type { Step } from '../plan';
+import { signalNumber } from '../signals';
+import { spawnHeld, spawnWith, type HeldProcess, type SpawnInternals, type SpawnOptions, type StdioEntry, type Subprocess } from '../spawn';
+import * as v from '../validate';
+import { execSteps, securitySteps } from './security';
+import { filesystemSteps, protectionSteps } from './filesystem';
+import { normalizeOptions, type ContainerConfig, type ContainerOptions, type ContainerStdioEntry } from './options';
+import { openPty, type Pty } from '../pty';
+
+export type ContainerState = 'creating' | 'created' | 'running' | 'paused' | 'stopped' | 'deleted';
+
+/** Why a container ended. */
+export type ExitReason = 'exit' | 'signal' | 'oom_kill' | 'pids_max' | 'timeout' | 'aborted';
+
+export interface ContainerUsage {
+  /** CPU time of every process that ran in the container, from `cpu.stat`, in microseconds. */
+  cpuUserUs?: number;
+  cpuSystemUs?: number;
+  /** Peak memory, bytes (`memory.peak`, Linux 5.19, with a memory limit). */
+  memoryPeakBytes?: number;
+  /** Peak number of processes (`pids.peak`, Linux 6.1, with a pids limit). */
+  pidsPeak?: number;
+}
+
+export interface ContainerResult {
+  /** The exit status of the container's first process, if it exited. */
+  exitCode: number | null;
+  /** The signal that ended it, if one did. */
+  signal: NodeJS.Signals | null;
+  /**
+   * Why it ended: 'timeout'/'aborted' when nsbox ended it for `timeout`/`signal`; 'oom_kill'
+   * or 'pids_max' when the cgroup's events say the kernel's limit did (needs the memory or
+   * pids controller, i.e. a limit on it); otherwise 'signal' or 'exit'.
+   */
+  reason: ExitReason;
+  /** From start to exit, in milliseconds. */
+  durationMs: number;
+  usage: ContainerUsage;
+}
+
+export interface RunResult extends ContainerResult {
+  /** What the program wrote to stdout and stderr ('pipe' stdio), decoded as UTF-8. */
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions extends ContainerOptions {
+  /** Written to the program's stdin, which is then closed. @default nothing (stdin closed at once) */
+  input?: string | Uint8Array;
+}
+
+export interface ExecOptions {
+  /** @default the container's environment */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** @default the container's working directory */
+  cwd?: string;
+  /** @default the container's user */
+  user?: { uid: number; gid: number; additionalGids?: readonly number[] };
+  /** @default 'pipe' */
+  stdio?: 'pipe' | 'inherit' | 'ignore' | readonly [ContainerStdioEntry, ContainerStdioEntry, ContainerStdioEntry];
+  /** Kills the process when aborted. */
+  signal?: AbortSignal;
+}
+
+/** @internal Knobs for tests and benchmarks: the fault hook, spawn's internals. */
+export interface ContainerInternals {
+  spawn?: SpawnInternals;
+}
+
+const KILL_REASONS = new Set<ExitReason>(['timeout', 'aborted']);
+
+/** An illegal lifecycle move: `code` is always ERR_NSBOX_CONTAINER_STATE; `operation` and `state` say which. */
+export class ContainerStateError extends StateError {
+  constructor(
+    readonly operation: string,
+    readonly state: ContainerState,
+  ) {
+    super('ERR_NSBOX_CONTAINER_STATE', `cannot ${operation} a container that is ${state}`);
+  }
+}
+
+function abortError(signal: AbortSignal): Error {
+  const e = new Error('The operation was aborted', { cause: signal.reason });
+  e.name = 'AbortError';
+  (e as Error & { code: string }).code = 'ABORT_ERR';
+  return e;
+}
+
+function readCounter(dir: string, file: string, key: string): number {
+  try {
+    const m = new RegExp(`^${key} (\\d+)$`, 'm').exec(fs.readFileSync(path.join(dir, file), 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function readNumber(dir: string, file: string): number | undefined {
+  try {
+    const n = Number(fs.readFileSync(path.join(dir, file), 'utf8').trim());
+    return Number.isFinite(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function namespacesOf(c: ContainerConfig): NamespaceType[] {
+  const types: NamespaceType[] = ['mount', 'uts', 'ipc', 'pid'];
+  if (c.network === 'none') types.push('net');
+  if (c.userns) types.unshift('user');
+  return types;
+}
+
+function stdioOf(entries: readonly ContainerStdioEntry[]): StdioEntry[] {
+  return entries.map((e) => e);
+}
+
+/**
+ * A Linux container: its own namespaces, cgroup and root filesystem, secure by default
+ * (Docker's capabilities, seccomp profile, masked paths; no new privileges).
+ *
+ * @example
+ * await using c = await Container.create({ command: ['/bin/sh', '-c', 'echo hi'], resources: { pids: { max: 64 } } });
+ * await c.start();
+ * c.stdout!.pipe(process.stdout);
+ * const result = await c.wait(); // { exitCode: 0, reason: 'exit', … }
+ */
+export class Container {
+  readonly id: string;
+  /** The container's cgroup, or null where none could be made (rootless without a delegated subtree). */
+  readonly cgroup: Cgroup | null;
+  /** The program's stdio: Node streams with 'pipe', else null. */
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  /** The pseudo-terminal with stdio 'pty': a Duplex (read the output, write the input) with resize(). */
+  readonly terminal: Pty | null;
+  readonly #config: ContainerConfig;
+  readonly #held: HeldProcess;
+  readonly #namespaces: NamespaceType[];
+  #state: ContainerState = 'created';
+  #killedFor: ExitReason | undefined;
+  #startedAt = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #result: Promise<ContainerResult>;
+  #deleting: Promise<void> | undefined;
+  readonly #execs = new Set<Subprocess>();
+  #onAbort: (() => void) | undefined;
+
+  private constructor(config: ContainerConfig, held: HeldProcess, cgroup: Cgroup | null, terminal: Pty | null, namespaces: NamespaceType[]) {
+    this.id = config.id;
+    this.#config = config;
+    this.#held = held;
+    this.cgroup = cgroup;
+    this.terminal = terminal;
+    this.#namespaces = namespaces;
+    this.stdin = held.child.stdin;
+    this.stdout = held.child.stdout;
+    this.stderr = held.child.stderr;
+    this.#result = held.child.exited.then((status) => this.#finish(status));
+    this.#result.catch(() => undefined);
+    const signal = config.signal;
+    if (signal) {
+      this.#onAbort = () => void this.#end('aborted');
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+  }
+
+  /**
+   * Creates the container: validates the options, makes its cgroup with the limits, clones
+   * the process into its namespaces and cgroup and runs its setup (mounts, pivot_root,
+   * security), stopping just before exec. Nothing runs the program until {@link start}.
+   * On failure nothing is left: no process, cgroup, mount or fd.
+   */
+  static async create(options: ContainerOptions, internals: ContainerInternals = {}): Promise<Container> {
+    const config = normalizeOptions(options);
+    if (config.signal?.aborted) throw abortError(config.signal);
+    const security = securitySteps(config);
+    let cgroup: Cgroup | null = null;
+    let terminal: Pty | null = null;
+    try {
+      cgroup = await makeCgroup(config);
+      const plan: Step[] = [
+        { op: 'dumpable', value: false },
+        // After CLONE_INTO_CGROUP: a cgroup namespace made here is rooted at the container's group.
+        { op: 'unshare', types: ['cgroup'] },
+        ...filesystemSteps(config, { cgroupns: true }),
+        ...protectionSteps(config),
+        { op: 'sethostname', hostname: config.hostname },
+        ...(config.network === 'none' ? [{ op: 'loopbackUp' } as const] : []),
+        ...security,
+      ];
+      let stdio: StdioEntry[];
+      if (config.stdio === 'pty') {
+        terminal = openPty(config.terminalSize);
+        stdio = [terminal.slaveFd, terminal.slaveFd, terminal.slaveFd];
+        plan.push({ op: 'setsid' }, { op: 'setctty' });
+      } else {
+        stdio = stdioOf(config.stdio);
+      }
+      const namespaces = namespacesOf(config);
+      const spawnOptions: SpawnOptions = {
+        command: config.command,
+        env: Object.fromEntries(config.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
+        namespaces,
+        plan,
+        stdio,
+        ...(cgroup ? { cgroup } : {}),
+        ...(config.userns ? { uidMap: config.userns.uidMap, gidMap: config.userns.gidMap } : {}),
+      };
+      const held = await spawnHeld(spawnOptions, internals.spawn);
+      terminal?.closeSlave();
+      const container = new Container(config, held, cgroup, terminal, namespaces);
+      if (config.signal?.aborted) {
+        await container.delete();
+        throw abortError(config.signal);
+      }
+      return container;
+    } catch (e) {
+      terminal?.destroy();
+      if (cgroup) await cgroup.remove({ kill: true }).catch((cause) => {
+        throw new AggregateError([e, cause], `creating the container failed, and so did removing its cgroup ${cgroup!.path}`);
+      });
+      throw e;
+    }
+  }
+
+  /**
+   * create, start, collect the output, wait, delete: one container run to its end.
+   * @example
+   * const r = await Container.run({ command: ['sh', '-c', 'echo hi'], timeout: 5000 });
+   * r.stdout; // 'hi\n'
+   */
+  static async run(options: RunOptions, internals: ContainerInternals = {}): Promise<RunResult> {
+    const o = v.object('options', options);
+    const { input, ...rest } = o as unknown as RunOptions;
+    if (input !== undefined && typeof input !== 'string' && !(input instanceof Uint8Array)) {
+      throw new InvalidArgValueError('options.input', input, 'must be a string or a Uint8Array');
+    }
+    const c = await Container.create(rest, internals);
+    try {
+      const out = collect(c.stdout);
+      const err = collect(c.stderr);
+      await c.start();
+      if (c.stdin) c.stdin.end(input);
+      const [result, stdout, stderr] = await Promise.all([c.wait(), out, err]);
+      return { ...result, stdout, stderr };
+    } finally {
+      await c.delete();
+    }
+  }
+
+  get state(): ContainerState {
+    return this.#state;
+  }
+
+  /** The host pid of the container's first process (pid 1 inside). */
+  get pid(): number {
+    return this.#held.child.pid;
+  }
+
+  /** Runs the program: the held process execs. Resolves once the exec succeeded. */
+  async start(): Promise<void> {
+    if (this.#state !== 'created') throw new ContainerStateError('start', this.#state);
+    this.#state = 'running';
+    this.#startedAt = performance.now();
+    if (this.#config.timeout !== undefined) {
+      this.#timer = setTimeout(() => void this.#end('timeout'), this.#config.timeout);
+    }
+    try {
+      await this.#held.release();
+    } catch (e) {
+      clearTimeout(this.#timer);
+      throw e;
+    }
+  }
+
+  /** Resolves when the container's first process has ended (every other process ends with it), with why. */
+  wait(): Promise<ContainerResult> {
+    if (this.#state === 'deleted') return Promise.reject(new ContainerStateError('wait for', this.#state));
+    return this.#result;
+  }
+
+  /**
+   * Sends a signal to the container's first process, or with `all` to every process in it
+   * (SIGKILL through `cgroup.kill`).
+   */
+  async kill(signal: NodeJS.Signals = 'SIGTERM', options: { all?: boolean } = {}): Promise<void> {
+    const n = signalNumber('signal', signal);
+    const o = v.object('options', options);
+    v.knownKeys('options', o, ['all']);
+    const all = o.all !== undefined && v.boolean('options.all', o.all);
+    if (this.#state !== 'created' && this.#state !== 'running' && this.#state !== 'paused') {
+      throw new ContainerStateError('kill', this.#state);
+    }
+    if (all && this.cgroup) {
+      if (signal === 'SIGKILL') return this.cgroup.kill();
+      for (const pid of await this.cgroup.procs()) {
+        try {
+          process.kill(pid, n);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+        }
+      }
+      return;
+    }
+    // Without a cgroup, all = the first process: its pid namespace ends with it.
+    this.#held.child.kill(all ? 'SIGKILL' : signal);
+  }
+
+  /** Freezes every process in the container (cgroup.freeze). */
+  async pause(): Promise<void> {
+    if (this.#state !== 'running') throw new ContainerStateError('pause', this.#state);
+    await this.#requireCgroup('pause').freeze();
+    this.#state = 'paused';
+  }
+
+  async resume(): Promise<void> {
+    if (this.#state !== 'paused') throw new ContainerStateError('resume', this.#state);
+    await this.#requireCgroup('resume').thaw();
+    this.#state = 'running';
+  }
+
+  /**
+   * Runs another program in the running container: it joins every namespace, the cgroup
+   * and the security settings (capabilities, seccomp, no_new_privs) of the container.
+   * Resolves once it has started; its `exited` says how it ended.
+   */
+  async exec(command: readonly string[], options: ExecOptions = {}): Promise<Subprocess> {
+    if (this.#state !== 'running') throw new ContainerStateError('exec in', this.#state);
+    const o = v.object('options', options);
+    v.knownKeys('options', o, ['env', 'cwd', 'user', 'stdio', 'signal']);
+    const config = normalizeOptions({
+      command,
+      env: o.env ?? Object.fromEntries(this.#config.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
+      cwd: o.cwd ?? this.#config.cwd,
+      user: o.user ?? { uid: this.#config.uid, gid: this.#config.gid, additionalGids: this.#config.additionalGids },
+      stdio: o.stdio ?? 'pipe',
+      ...(this.#config.userns ? { userNamespace: { uidMap: this.#config.userns.uidMap, gidMap: this.#config.userns.gidMap } } : {}),
+    });
+    const merged: ContainerConfig = { ...this.#config, command: config.command, env: config.env, cwd: config.cwd, uid: config.uid, gid: config.gid, additionalGids: config.additionalGids };
+    const signal = o.signal as AbortSignal | undefined;
+    const pidfd = this.#held.child.pidfd;
+    if (pidfd < 0) throw new ContainerStateError('exec in', 'stopped');
+    const child = await spawnWith({
+      command: config.command,
+      env: Object.fromEntries(config.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
+      plan: execSteps(merged, pidfd, [...this.#namespaces, 'cgroup']),
+      stdio: stdioOf(config.stdio === 'pty' ? ['pipe', 'pipe', 'pipe'] : config.stdio),
+      ...(this.cgroup ? { cgroup: this.cgroup } : {}),
+      ...(signal ? { signal } : {}),
+    }, {});
+    this.#execs.add(child);
+    void child.exited.then(() => this.#execs.delete(child));
+    return child;
+  }
+
+  /** The cgroup's statistics: CPU, memory, pids, io, pressure. */
+  stats(): Promise<CgroupStats> {
+    if (this.#state === 'deleted') return Promise.reject(new ContainerStateError('read stats of', this.#state));
+    return this.#requireCgroup('read stats of').stats();
+  }
+
+  /** The cgroup's events (OOM kills, pids limit hits, populated/frozen changes), without polling. */
+  events(options?: CgroupEventsOptions): CgroupEvents {
+    if (this.#state === 'deleted') throw new ContainerStateError('watch events of', this.#state);
+    return this.#requireCgroup('watch events of').events(options);
+  }
+
+  /** Kills whatever runs, reaps it, removes the cgroup: nothing is left. Idempotent. */
+  delete(): Promise<void> {
+    return (this.#deleting ??= this.#delete());
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.delete();
+  }
+
+  async #delete(): Promise<void> {
+    const errors: unknown[] = [];
+    if (this.#state !== 'stopped') {
+      try {
+        await this.#killAll();
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    await this.#result.catch(() => undefined);
+    await Promise.all([...this.#execs].map((c) => c.exited));
+    for (const s of [this.stdin, this.stdout, this.stderr]) s?.destroy();
+    this.terminal?.destroy();
+    if (this.cgroup) {
+      try {
+        await this.cgroup.remove({ kill: true });
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    this.#state = 'deleted';
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new AggregateError(errors, `deleting container ${this.id} failed`);
+  }
+
+  async #killAll(): Promise<void> {
+    if (this.cgroup) {
+      await this.cgroup.kill();
+    } else {
+      this.#held.child.kill('SIGKILL');
+    }
+  }
+
+  /** Ends the whole container for `timeout` or `signal`. */
+  async #end(reason: ExitReason): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'deleted' || this.#killedFor) return;
+    this.#killedFor = reason;
+    try {
+      await this.#killAll();
+    } catch {
+      // It may have just ended (the group is gone); the exit settles the result either way.
+      this.#held.child.kill('SIGKILL');
+    }
+  }
+
+  #finish(status: { code: number | null; signal: NodeJS.Signals | null }): ContainerResult {
+    const durationMs = this.#startedAt ? performance.now() - this.#startedAt : 0;
+    clearTimeout(this.#timer);
+    if (this.#onAbort) this.#config.signal!.removeEventListener('abort', this.#onAbort);
+    if (this.#state !== 'deleted') this.#state = 'stopped';
+    const dir = this.cgroup?.path;
+    let reason: ExitReason = status.signal ? 'signal' : 'exit';
+    const failed = status.signal !== null || status.code !== 0;
+    if (this.#killedFor && KILL_REASONS.has(this.#killedFor)) reason = this.#killedFor;
+    else if (dir && failed && readCounter(dir, 'memory.events', 'oom_kill') > 0) reason = 'oom_kill';
+    else if (dir && failed && readCounter(dir, 'pids.events', 'max') > 0) reason = 'pids_max';
+    const usage: ContainerUsage = {};
+    if (dir) {
+      const cpu = safeRead(path.join(dir, 'cpu.stat'));
+      const user = /^user_usec (\d+)$/m.exec(cpu)?.[1];
+      const sys = /^system_usec (\d+)$/m.exec(cpu)?.[1];
+      if (user !== undefined) usage.cpuUserUs = Number(user);
+      if (sys !== undefined) usage.cpuSystemUs = Number(sys);
+      const mem = readNumber(dir, 'memory.peak');
+      if (mem !== undefined) usage.memoryPeakBytes = mem;
+      const pids = readNumber(dir, 'pids.peak');
+      if (pids !== undefined) usage.pidsPeak = pids;
+    }
+    return { exitCode: status.code, signal: status.signal, reason, durationMs, usage };
+  }
+
+  #requireCgroup(what: string): Cgroup {
+    if (!this.cgroup) {
+      throw new CgroupUnavailableError(`cannot ${what} container ${this.id}: it has no cgroup (rootless, without a delegated subtree)`);
+    }
+    return this.cgroup;
+  }
+}
+
+function safeRead(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function collect(stream: Readable | null): Promise<string> {
+  if (!stream) return Promise.resolve('');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (d: Buffer) => chunks.push(d));
+    stream.on('error', reject);
+    stream.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+}
+
+/**
+ * The container's cgroup: as root under `<mount>/nsbox` (or options.cgroupParent); rootless,
+ * only where the user may make one (a delegated subtree given as cgroupParent, or limits asked for).
+ */
+async function makeCgroup(c: ContainerConfig): Promise<Cgroup | null> {
+  const isRoot = process.geteuid?.() === 0;
+  if (!isRoot && c.cgroupParent === undefined && c.resources === undefined) return null;
+  const host = cgroupHost();
+  if (!host.mount) {
+    if (c.resources === undefined && !isRoot) return null;
+    throw new CgroupUnavailableError(`no cgroup v2 hierarchy is mounted (cgroup mode: ${host.mode})`, host.modeHint);
+  }
+  const parent = c.cgroupParent ?? (isRoot ? path.join(host.mount, 'nsbox') : undefined);
+  try {
+    return await Cgroup.create(c.id, { ...(parent ? { parent } : {}), ...(c.resources ? { resources: c.resources } : {}) });
+  } catch (e) {
+    if (e instanceof NsboxSystemError && e.code === 'EEXIST') {
+      throw new InvalidArgValueError('options.id', c.id, `is in use: the cgroup ${path.join(parent ?? '', c.id)} exists`);
+    }
+    throw e;
+  }
+}

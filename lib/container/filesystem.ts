@@ -1,0 +1,201 @@
+// The container's filesystem as plan steps: the root (a directory, an overlay over one, or
+// the embedded default made from the host's /usr), /proc, /dev, /sys, the cgroup2 mount,
+// user mounts, pivot_root, then masked and read-only paths. Runs in the child, in its own
+// mount namespace, so one empty staging directory on the host serves every container.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Step } from '../plan';
+import { DEFAULT_DEVICES, DEV_LINKS } from './defaults';
+import type { ContainerConfig } from './options';
+
+/** What the host has, read once per process: its root's layout and /proc's entries. */
+interface HostLayout {
+  /** /bin, /sbin, /lib, /lib64…: a symlink's target (usrmerge) or 'dir' (bound read-only). */
+  rootEntries: [name: string, kind: { link: string } | 'dir'][];
+  resolvConf: string;
+  /** Debian's /etc/alternatives: links in /usr (awk, editor, …) point through it. */
+  alternatives: boolean;
+}
+
+let layout: HostLayout | undefined;
+function hostLayout(): HostLayout {
+  if (layout) return layout;
+  const rootEntries: HostLayout['rootEntries'] = [];
+  for (const name of ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32']) {
+    try {
+      const st = fs.lstatSync(`/${name}`);
+      if (st.isSymbolicLink()) rootEntries.push([name, { link: fs.readlinkSync(`/${name}`) }]);
+      else if (st.isDirectory()) rootEntries.push([name, 'dir']);
+    } catch {
+      // not on this host
+    }
+  }
+  let resolvConf = '';
+  try {
+    resolvConf = fs.readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    // none
+  }
+  return (layout = { rootEntries, resolvConf, alternatives: fs.existsSync('/etc/alternatives') });
+}
+
+let staging: string | undefined;
+/** The host directory each container's root is assembled on (in the container's own mount namespace). */
+export function stagingDir(): string {
+  if (staging) return staging;
+  const uid = process.geteuid?.() ?? 0;
+  const base = uid === 0 ? '/run/nsbox' : path.join(process.env.XDG_RUNTIME_DIR || os.tmpdir(), `nsbox-${uid}`);
+  const dir = path.join(base, 'root');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return (staging = dir);
+}
+
+function etcFiles(c: ContainerConfig): [string, string][] {
+  const users = c.uid === 0 ? '' : `user:x:${c.uid}:${c.gid}::/:/bin/sh\n`;
+  const groups = c.gid === 0 ? '' : `user:x:${c.gid}:\n`;
+  return [
+    ['hostname', `${c.hostname}\n`],
+    ['hosts', `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${c.hostname}\n`],
+    ['passwd', `root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n${users}`],
+    ['group', `root:x:0:\nnogroup:x:65534:\n${groups}`],
+    ['resolv.conf', c.network === 'host' ? hostLayout().resolvConf : ''],
+  ];
+}
+
+const NOSUID_NODEV_NOEXEC = { nosuid: true, nodev: true, noexec: true };
+
+/**
+ * The steps that build the container's filesystem and pivot into it, then hide and protect
+ * what must be. `cgroupns`: the child is in a new cgroup namespace (cgroup2 is mounted).
+ */
+export function filesystemSteps(c: ContainerConfig, opts: { cgroupns: boolean }): Step[] {
+  const S = stagingDir();
+  const userns = c.userns !== null;
+  const steps: Step[] = [
+    // Nothing mounted here may propagate back to the host.
+    { op: 'mountSetattr', path: '/', recursive: true, propagation: 'private' },
+    // Modes below are exact: mknod and mkdir must not be narrowed by Node's umask.
+    { op: 'umask', mask: 0 },
+  ];
+  let root = S;
+  if (c.rootfs.path === null) {
+    const host = hostLayout();
+    steps.push(
+      { op: 'mount', source: 'tmpfs', target: S, type: 'tmpfs', flags: { nosuid: true, nodev: true }, data: 'mode=755,size=16m' },
+      { op: 'mkdir', path: `${S}/usr` },
+      { op: 'bind', source: '/usr', target: `${S}/usr`, recursive: true, readonly: true, nodev: true },
+    );
+    for (const [name, kind] of host.rootEntries) {
+      if (kind === 'dir') {
+        steps.push({ op: 'mkdir', path: `${S}/${name}` }, { op: 'bind', source: `/${name}`, target: `${S}/${name}`, recursive: true, readonly: true, nodev: true });
+      } else {
+        steps.push({ op: 'symlink', target: kind.link, path: `${S}/${name}` });
+      }
+    }
+    steps.push({ op: 'mkdir', path: `${S}/etc` }, { op: 'mkdir', path: `${S}/root`, mode: 0o700 }, { op: 'mkdir', path: `${S}/tmp`, mode: 0o1777 });
+    for (const [name, data] of etcFiles(c)) steps.push({ op: 'writeFile', path: `${S}/etc/${name}`, data, mode: 0o644 });
+    if (host.alternatives) {
+      steps.push({ op: 'mkdir', path: `${S}/etc/alternatives` }, { op: 'bind', source: '/etc/alternatives', target: `${S}/etc/alternatives`, readonly: true, nodev: true });
+    }
+    if (c.rootfs.readonly) steps.push({ op: 'mount', source: 'tmpfs', target: `${S}/tmp`, type: 'tmpfs', flags: { nosuid: true, nodev: true }, data: 'mode=1777' });
+  } else if (c.rootfs.overlay) {
+    const ov = c.rootfs.overlay;
+    let upper: string, work: string;
+    if (ov === true) {
+      steps.push({ op: 'mount', source: 'tmpfs', target: S, type: 'tmpfs', flags: { nosuid: true, nodev: true }, data: 'mode=755' });
+      upper = `${S}/upper`;
+      work = `${S}/work`;
+      root = `${S}/root`;
+      steps.push({ op: 'mkdir', path: upper }, { op: 'mkdir', path: work }, { op: 'mkdir', path: root });
+    } else {
+      ({ upper, work } = ov);
+    }
+    steps.push({ op: 'mount', source: 'overlay', target: root, type: 'overlay', data: `lowerdir=${c.rootfs.path},upperdir=${upper},workdir=${work}${userns ? ',userxattr' : ''}` });
+  } else {
+    steps.push({ op: 'bind', source: c.rootfs.path, target: S, recursive: true });
+  }
+
+  const R = root;
+  steps.push(
+    { op: 'mkdir', path: `${R}/proc`, recursive: true },
+    { op: 'mount', source: 'proc', target: `${R}/proc`, type: 'proc', flags: NOSUID_NODEV_NOEXEC },
+    { op: 'mkdir', path: `${R}/dev`, recursive: true },
+    { op: 'mount', source: 'tmpfs', target: `${R}/dev`, type: 'tmpfs', flags: { nosuid: true, strictatime: true }, data: 'mode=755,size=65536k' },
+  );
+  for (const d of DEFAULT_DEVICES) {
+    // A user namespace may not make device nodes: bind the host's, as rootless runc does.
+    if (userns) steps.push({ op: 'bind', source: `/dev/${d.name}`, target: `${R}/dev/${d.name}`, createTarget: true });
+    else steps.push({ op: 'mknod', path: `${R}/dev/${d.name}`, type: 'char', mode: 0o666, major: d.major, minor: d.minor });
+  }
+  steps.push(
+    { op: 'mkdir', path: `${R}/dev/pts` },
+    { op: 'mount', source: 'devpts', target: `${R}/dev/pts`, type: 'devpts', flags: { nosuid: true, noexec: true }, data: `newinstance,ptmxmode=0666,mode=0620${userns ? '' : ',gid=5'}` },
+    { op: 'mkdir', path: `${R}/dev/shm`, mode: 0o1777 },
+    { op: 'mount', source: 'shm', target: `${R}/dev/shm`, type: 'tmpfs', flags: NOSUID_NODEV_NOEXEC, data: 'mode=1777,size=65536k' },
+    { op: 'mkdir', path: `${R}/dev/mqueue` },
+    { op: 'mount', source: 'mqueue', target: `${R}/dev/mqueue`, type: 'mqueue', flags: NOSUID_NODEV_NOEXEC },
+  );
+  for (const [target, link] of DEV_LINKS) steps.push({ op: 'symlink', target, path: `${R}/dev/${link}` });
+  steps.push({ op: 'mkdir', path: `${R}/sys`, recursive: true });
+  if (userns && c.network === 'host') {
+    // sysfs belongs to the network namespace's owner: bind the host's, read-only.
+    steps.push({ op: 'bind', source: '/sys', target: `${R}/sys`, recursive: true, readonly: true, nosuid: true, nodev: true, noexec: true });
+  } else {
+    steps.push({ op: 'mount', source: 'sysfs', target: `${R}/sys`, type: 'sysfs', flags: { readonly: true, ...NOSUID_NODEV_NOEXEC } });
+  }
+  if (opts.cgroupns) {
+    steps.push({ op: 'mount', source: 'cgroup', target: `${R}/sys/fs/cgroup`, type: 'cgroup2', flags: { readonly: true, ...NOSUID_NODEV_NOEXEC } });
+  }
+
+  for (const m of c.mounts) {
+    const target = `${R}${m.target}`;
+    if (m.type === 'bind') {
+      steps.push({ op: 'bind', source: m.source, target, recursive: m.recursive, createTarget: true, ...(m.readonly ? { readonly: true } : {}) });
+    } else if (m.type === 'tmpfs') {
+      steps.push({ op: 'mkdir', path: target, recursive: true }, { op: 'mount', source: 'tmpfs', target, type: 'tmpfs', flags: { nosuid: true, nodev: true, readonly: m.readonly }, data: m.data });
+    } else {
+      steps.push({ op: 'mkdir', path: target, recursive: true });
+      let upper = m.upper, work = m.work;
+      if (upper === null) {
+        // The writable layer lives on its own tmpfs, mounted over the target first and then
+        // hidden by the overlay that uses it.
+        steps.push({ op: 'mount', source: 'tmpfs', target, type: 'tmpfs', flags: { nosuid: true, nodev: true }, data: 'mode=755' });
+        upper = `${target}/.nsbox-upper`;
+        work = `${target}/.nsbox-work`;
+        steps.push({ op: 'mkdir', path: upper }, { op: 'mkdir', path: work });
+      }
+      const data = m.readonly
+        ? `lowerdir=${m.lower.join(':')}`
+        : `lowerdir=${m.lower.join(':')},upperdir=${upper},workdir=${work}${userns ? ',userxattr' : ''}`;
+      steps.push({ op: 'mount', source: 'overlay', target, type: 'overlay', data, flags: { nosuid: true, nodev: true } });
+    }
+  }
+
+  steps.push({ op: 'pivotRoot', newRoot: R });
+  return steps;
+}
+
+/** After pivot_root: sysctls, masked and read-only paths, a read-only root. */
+export function protectionSteps(c: ContainerConfig): Step[] {
+  const steps: Step[] = [];
+  for (const [key, value] of c.sysctl) {
+    steps.push({ op: 'writeFile', path: `/proc/sys/${key.replace(/\./g, '/')}`, data: value, create: false });
+  }
+  for (const p of c.maskedPaths) steps.push({ op: 'mask', path: p });
+  for (const p of c.readonlyPaths) {
+    if (!existsInContainer(p)) continue;
+    steps.push({ op: 'bind', source: p, target: p, recursive: true, readonly: true, nosuid: true, nodev: true, noexec: true });
+  }
+  if (c.rootfs.readonly) steps.push({ op: 'mountSetattr', path: '/', readonly: true });
+  return steps;
+}
+
+const procEntries = new Map<string, boolean>();
+/** /proc and /sys look the same in the container as on the host; other paths are the image's. */
+function existsInContainer(p: string): boolean {
+  if (!p.startsWith('/proc/') && !p.startsWith('/sys/')) return true;
+  let known = procEntries.get(p);
+  if (known === undefined) procEntries.set(p, (known = fs.existsSync(p)));
+  return known;
+}

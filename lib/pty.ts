@@ -1,0 +1,173 @@
+// Pseudoterminals for spawned programs: openPty() gives the master end as a Node Duplex
+// (reading gives the terminal's output, writing types into it) and the slave end as an fd
+// to pass as a child's stdio, with `setsid` and `setctty` plan steps before the exec.
+//
+// How the master becomes a stream. Node has no public stream over an arbitrary tty fd:
+// - net.Socket({ fd }) refuses one (guessHandleType says 'TTY': ERR_INVALID_FD_TYPE);
+//   node-pty builds a pipe handle itself through process.binding('pipe_wrap'), an internal
+//   API deprecated since Node 11 (DEP0111);
+// - tty.WriteStream makes the fd blocking (setBlocking(true), lib/tty.js), and the flag is
+//   the open file's: a read on it would then block the event loop;
+// - fs streams read on the thread pool, one blocked thread per terminal.
+// tty.ReadStream is what works: its libuv TTY handle is non-blocking, polled on the loop,
+// and on Unix readable and writable as the fd's access mode allows (uv_tty_init; the
+// master is O_RDWR). Its constructor passes options on to net.Socket, so `writable: true`
+// opens the write side. libuv does not reopen a master as it does a slave (uv__tty_is_slave).
+//
+// How it ends. On Linux a master's read fails with EIO once no slave fd is open anywhere
+// (after the output still buffered: n_tty_read drains it first). The socket reports that
+// as an 'error' (EIO), or as a plain end when libuv saw the hang-up first; both end this
+// stream cleanly. So the parent must close its own slave fd once the child has it
+// (closeSlave): until then the terminal has a reader-side holder and never hangs up.
+import fs from 'node:fs';
+import { Duplex } from 'node:stream';
+import tty from 'node:tty';
+import { NsboxSystemError, StateError } from './errors';
+import { native } from './native';
+import * as v from './validate';
+
+const EIO = 5;
+
+export interface PtyOptions {
+  /** Columns of the window. @default 80 */
+  cols?: number;
+  /** Rows of the window. @default 24 */
+  rows?: number;
+}
+
+/**
+ * The master end of a pseudoterminal as a Duplex: read the program's output (with the
+ * terminal's echo and its `\r\n` line ends), write what is typed. `end()` only stops writing;
+ * an end of input on the terminal is `'\x04'` (VEOF). The stream ends once every slave fd
+ * is closed (the program and its children have exited); `destroy()` closes the master,
+ * which hangs up the terminal (SIGHUP to its session), and the slave fd if still open.
+ */
+export class Pty extends Duplex {
+  /** The slave's path (`/dev/pts/N`): what `tty` prints in the child. */
+  readonly path: string;
+  #socket: tty.ReadStream;
+  #fd: number;
+  #slave: number;
+  #cols: number;
+  #rows: number;
+
+  /** @internal use {@link openPty} */
+  constructor(master: number, slave: number, path: string, cols: number, rows: number) {
+    super({ allowHalfOpen: false });
+    this.path = path;
+    this.#fd = master;
+    this.#slave = slave;
+    this.#cols = cols;
+    this.#rows = rows;
+    const socket = new tty.ReadStream(master, { readable: true, writable: true });
+    this.#socket = socket;
+    socket.on('data', (chunk: Buffer) => {
+      if (!this.push(chunk)) socket.pause();
+    });
+    socket.on('end', () => this.push(null));
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EIO' && e.syscall === 'read') this.push(null);
+      else this.destroy(e);
+    });
+  }
+
+  /** The master fd, owned by this stream; -1 once closed. */
+  get fd(): number {
+    return this.#socket.destroyed ? -1 : this.#fd;
+  }
+
+  /** This process's slave fd, for a child's stdio; -1 once closed. */
+  get slaveFd(): number {
+    return this.#slave;
+  }
+
+  get cols(): number {
+    return this.#cols;
+  }
+
+  get rows(): number {
+    return this.#rows;
+  }
+
+  /**
+   * Closes this process's copy of the slave, once a child holds its own (after `spawn`
+   * resolved or rejected): until then the terminal never hangs up and the stream never ends.
+   */
+  closeSlave(): void {
+    if (this.#slave < 0) return;
+    const fd = this.#slave;
+    this.#slave = -1;
+    fs.closeSync(fd);
+  }
+
+  /** Sets the window size (TIOCSWINSZ); the program's foreground process group gets SIGWINCH. */
+  resize(cols: number, rows: number): void {
+    v.integer('cols', cols, 1, 65535);
+    v.integer('rows', rows, 1, 65535);
+    if (this.#socket.destroyed) throw new StateError('ERR_NSBOX_PTY_CLOSED', 'the pty is closed');
+    native.ptyResize(this.#fd, cols, rows);
+    this.#cols = cols;
+    this.#rows = rows;
+  }
+
+  /** Lets the event loop exit while the terminal is open. */
+  unref(): this {
+    this.#socket.unref();
+    return this;
+  }
+
+  ref(): this {
+    this.#socket.ref();
+    return this;
+  }
+
+  override _read(): void {
+    this.#socket.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    // After the hang-up the master is closed: what a write to it would say.
+    if (this.#socket.destroyed) callback(new NsboxSystemError(EIO, 'write', this.path));
+    else this.#socket.write(chunk, callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    callback(); // the master stays open for the output
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#socket.destroy();
+    try {
+      this.closeSlave();
+    } catch (e) {
+      error ??= e as Error;
+    }
+    callback(error);
+  }
+}
+
+/**
+ * Opens a pseudoterminal: the master as a {@link Pty} (close-on-exec, never this process's
+ * controlling terminal), the slave as `pty.slaveFd` for a child's stdio.
+ *
+ * @example
+ * const pty = openPty({ cols: 100, rows: 40 });
+ * const child = await spawn({ command: ['sh'], stdio: [pty.slaveFd, pty.slaveFd, pty.slaveFd], plan: [{ op: 'setsid' }, { op: 'setctty' }] });
+ * pty.closeSlave();
+ * pty.pipe(process.stdout);
+ */
+export function openPty(options: PtyOptions = {}): Pty {
+  const o = v.object('options', options);
+  v.knownKeys('options', o, ['cols', 'rows']);
+  const cols = o.cols === undefined ? 80 : v.integer('options.cols', o.cols, 1, 65535);
+  const rows = o.rows === undefined ? 24 : v.integer('options.rows', o.rows, 1, 65535);
+  const [master, slave, path] = native.openpty();
+  try {
+    native.ptyResize(master, cols, rows);
+    return new Pty(master, slave, path, cols, rows);
+  } catch (e) {
+    fs.closeSync(master);
+    fs.closeSync(slave);
+    throw e;
+  }
+}

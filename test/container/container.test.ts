@@ -1,0 +1,292 @@
+// Container: real containers on this host, as root and again as uid 65534 (rootless). What a
+// container sees is asked of the static probe program (test/probe/nsbox-probe.c) inside it.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Container, type ContainerOptions } from '../../lib/container/index';
+import { DEFAULT_CAPABILITIES, DEFAULT_MASKED_PATHS } from '../../lib/container/defaults';
+import { CGROUP_ROOT, isRoot, rmTmp, testName, tmpDir } from '../helpers/env';
+import { PROBE_BIN, parseProbe, type ProbeReport } from '../helpers/probe-program';
+import { removeSharedBusyboxRootfs, sharedBusyboxRootfs } from '../helpers/rootfs';
+import { capabilityNames } from '../../lib/capabilities';
+import { openFds } from '../helpers/proc';
+
+const probeMount = { type: 'bind', source: PROBE_BIN, target: '/probe', readonly: true } as const;
+let cgroupParent: string | undefined;
+
+beforeAll(() => {
+  if (isRoot) cgroupParent = path.join(CGROUP_ROOT, testName('containers'));
+});
+afterAll(() => {
+  removeSharedBusyboxRootfs();
+  if (cgroupParent && fs.existsSync(cgroupParent)) fs.rmdirSync(cgroupParent);
+});
+
+function base(extra: Partial<ContainerOptions> = {}): ContainerOptions {
+  return {
+    command: ['/probe'],
+    ...(cgroupParent ? { cgroupParent } : {}),
+    ...extra,
+    mounts: [probeMount, ...(extra.mounts ?? [])],
+  };
+}
+
+async function probeIn(extra: Partial<ContainerOptions> = {}, args: string[] = []): Promise<ProbeReport> {
+  const r = await Container.run(base({ ...extra, command: ['/probe', ...args] }));
+  expect(r.stderr).toBe('');
+  expect(r.exitCode).toBe(0);
+  return parseProbe(r.stdout);
+}
+
+async function tryIn(action: string[], extra: Partial<ContainerOptions> = {}): Promise<{ ok: boolean; errno?: string }> {
+  const r = await Container.run(base({ ...extra, command: ['/probe', 'try', ...action] }));
+  return JSON.parse(r.stdout);
+}
+
+describe('a container on the embedded default root', () => {
+  it('runs its program as pid 1 in new namespaces, with its own hostname, and reports how it ended', async () => {
+    const r = await Container.run(base({ command: ['/bin/sh', '-c', 'echo "$$ $(hostname)"; exit 3'], hostname: 'box' }));
+    expect(r).toMatchObject({ stdout: '1 box\n', stderr: '', exitCode: 3, signal: null, reason: 'exit' });
+    expect(r.durationMs).toBeGreaterThan(0);
+  });
+
+  it('sees the host /usr read-only, a fresh writable /tmp, a minimal /etc, and no host file outside', async () => {
+    const secret = tmpDir('secret');
+    fs.writeFileSync(path.join(secret, 'key'), 'host secret');
+    try {
+      const r = await Container.run(base({
+        command: ['/bin/sh', '-c', `ls /tmp | wc -l; touch /tmp/x && echo tmp-ok; touch /usr/x 2>&1 | grep -c Read-only; cat /etc/hostname; ls /etc; cat ${secret}/key 2>&1 | grep -c 'No such'`],
+        hostname: 'etc-test',
+      }));
+      expect(r.stdout.split('\n')).toEqual(['0', 'tmp-ok', '1', 'etc-test', 'alternatives', 'group', 'hostname', 'hosts', 'passwd', 'resolv.conf', '1', '']);
+    } finally {
+      rmTmp(secret);
+    }
+  });
+
+  it('is secure by default: Docker capabilities without CAP_MKNOD, no_new_privs, seccomp filter, masked and read-only paths, rlimits, only fds 0-2', async () => {
+    const p = await probeIn();
+    expect(p.pid).toBe(1);
+    expect(capabilityNames(p.capabilities.CapBnd).sort()).toEqual([...DEFAULT_CAPABILITIES].sort());
+    expect(capabilityNames(p.capabilities.CapEff).sort()).toEqual([...DEFAULT_CAPABILITIES].sort());
+    expect(capabilityNames(p.capabilities.CapInh)).toEqual([]);
+    expect(capabilityNames(p.capabilities.CapAmb)).toEqual([]);
+    expect(p.noNewPrivs).toBe(1);
+    expect(p.seccomp).toBe(2);
+    expect(p.rlimits.nofile).toEqual({ soft: 1024, hard: 1024 });
+    expect(p.fds.map((f) => f.fd).sort()).toEqual([0, 1, 2]);
+    const mount = (at: string) => p.mounts.filter((m) => m.mountPoint === at).at(-1);
+    expect(mount('/')?.fsType).toBe('tmpfs');
+    expect(mount('/usr')?.options).toContain('ro');
+    expect(mount('/proc')?.fsType).toBe('proc');
+    expect(mount('/sys')?.options).toContain('ro');
+    expect(mount('/sys/fs/cgroup')).toMatchObject({ fsType: 'cgroup2' });
+    expect(mount('/sys/fs/cgroup')?.options).toContain('ro');
+    expect(mount('/proc/sys')?.options).toContain('ro');
+    expect(mount('/dev/pts')?.fsType).toBe('devpts');
+    for (const masked of DEFAULT_MASKED_PATHS.filter((m) => fs.existsSync(m))) {
+      expect(mount(masked), masked).toBeDefined();
+    }
+    expect(p.cgroup.some((l) => l === '0::/')).toBe(true); // its own cgroup namespace, rooted at its group
+  });
+
+  it('runs as the given user with the given environment and working directory', async () => {
+    const p = await probeIn({ user: { uid: 1000, gid: 1000 }, env: { PATH: '/usr/bin:/bin', FOO: 'bar' }, cwd: '/tmp' });
+    expect([p.uid, p.gid, p.euid, p.egid]).toEqual([1000, 1000, 1000, 1000]);
+    expect(p.cwd).toBe('/tmp');
+    expect(p.env).toEqual(['PATH=/usr/bin:/bin', 'FOO=bar']);
+    expect(capabilityNames(p.capabilities.CapEff)).toEqual([]); // a non-root uid keeps none at exec
+  });
+});
+
+describe('escape attempts (each must fail)', () => {
+  it('cannot mount, mknod, load a module, set the hostname, or write /proc/sys and /proc/sysrq-trigger', async () => {
+    for (const action of [['mount'], ['mknod'], ['module'], ['sethostname', 'evil'], ['write', '/proc/sys/kernel/hostname', 'evil'], ['write', '/proc/sysrq-trigger', 'h'], ['unshare', 'user']]) {
+      const r = await tryIn(action);
+      expect(r.ok, action.join(' ')).toBe(false);
+    }
+    expect(os.hostname()).not.toBe('evil');
+  });
+
+  it('sees no host pid and no host network interface', async () => {
+    expect(await tryIn(['kill', String(process.pid), '0'])).toMatchObject({ ok: false, errno: 'ESRCH' });
+    expect(await tryIn(['ptrace', String(process.pid)])).toMatchObject({ ok: false, errno: 'ESRCH' });
+    const r = await Container.run(base({ command: ['/bin/sh', '-c', 'echo $(ls /proc | grep "^[0-9]"); cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "'] }));
+    const [pids, ...ifaces] = r.stdout.trim().split('\n');
+    expect(pids.split(' ').map(Number).every((p) => p < 10)).toBe(true); // sh, ls, grep: its own pid namespace
+    expect(ifaces).toEqual(['lo']);
+  });
+});
+
+describe('lifecycle', () => {
+  it('moves created → running → paused → running → stopped → deleted, refusing illegal moves with ERR_NSBOX_CONTAINER_STATE', async () => {
+    const c = await Container.create(base({ command: ['/probe', 'sleep', '30'], stdio: 'ignore' }));
+    try {
+      expect(c.state).toBe('created');
+      await expect(c.pause()).rejects.toMatchObject({ code: 'ERR_NSBOX_CONTAINER_STATE', operation: 'pause', state: 'created' });
+      await c.start();
+      expect(c.state).toBe('running');
+      await expect(c.start()).rejects.toMatchObject({ code: 'ERR_NSBOX_CONTAINER_STATE', state: 'running' });
+      if (c.cgroup) {
+        await c.pause();
+        expect(c.state).toBe('paused');
+        expect(await c.cgroup.state()).toMatchObject({ frozen: true });
+        await c.resume();
+        expect(c.state).toBe('running');
+      }
+      // pid 1 of a namespace gets only the signals it handles (pid_namespaces(7)): SIGTERM
+      // to a program without a handler does nothing, as with `docker stop`; SIGKILL ends it.
+      await c.kill('SIGKILL');
+      const r = await c.wait();
+      expect(r).toMatchObject({ signal: 'SIGKILL', reason: 'signal' });
+      expect(c.state).toBe('stopped');
+      await expect(c.kill()).rejects.toMatchObject({ code: 'ERR_NSBOX_CONTAINER_STATE' });
+    } finally {
+      await c.delete();
+    }
+    expect(c.state).toBe('deleted');
+    if (c.cgroup) expect(fs.existsSync(c.cgroup.path)).toBe(false);
+    await c.delete(); // idempotent
+  });
+
+  it('kill() delivers a signal to the first process, which handles it', async () => {
+    const c = await Container.create(base({ command: ['/bin/sh', '-c', 'trap "exit 42" TERM; echo ready; while :; do sleep 0.05; done'], stdio: ['ignore', 'pipe', 'ignore'] }));
+    try {
+      await c.start();
+      await new Promise((resolve) => c.stdout!.once('data', resolve));
+      await c.kill('SIGTERM');
+      expect(await c.wait()).toMatchObject({ exitCode: 42, reason: 'exit' });
+    } finally {
+      await c.delete();
+    }
+  });
+
+  it('delete() of a running container kills every process in it and leaves nothing', async () => {
+    const fdsBefore = openFds().size;
+    const c = await Container.create(base({ command: ['/bin/sh', '-c', 'sleep 100 & sleep 100 & wait'], stdio: 'ignore' }));
+    await c.start();
+    const pid = c.pid;
+    await c.delete();
+    expect(fs.existsSync(`/proc/${pid}`)).toBe(false);
+    expect(openFds().size).toBe(fdsBefore);
+  });
+
+  it('timeout and signal end the whole container, and the result says why', async () => {
+    const t = await Container.run(base({ command: ['/bin/sh', '-c', 'sleep 100 & sleep 100'], timeout: 200, stdio: 'ignore' }));
+    expect(t).toMatchObject({ reason: 'timeout', signal: 'SIGKILL' });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 100);
+    const a = await Container.run(base({ command: ['/probe', 'sleep', '100'], signal: ac.signal, stdio: 'ignore' }));
+    expect(a).toMatchObject({ reason: 'aborted', signal: 'SIGKILL' });
+  });
+
+  it('an aborted signal before create rejects with AbortError and makes nothing', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    await expect(Container.create(base({ signal: ac.signal }))).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('validates options before any system call, naming the option', async () => {
+    await expect(Container.create({ command: [] })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('options.command') });
+    await expect(Container.create({ command: ['x'], mounts: [{ type: 'bind', source: '/tmp', target: 'rel' }] })).rejects.toMatchObject({ message: expect.stringContaining('options.mounts[0].target') });
+    await expect(Container.create({ command: ['x'], sysctl: { 'kernel.panic': '1' } })).rejects.toMatchObject({ message: expect.stringContaining('namespaced sysctl') });
+    await expect(Container.create({ command: ['x'], bogus: 1 } as never)).rejects.toMatchObject({ message: expect.stringContaining('options.bogus') });
+  });
+
+  it('a missing program fails create with ENOENT naming the exec step, leaving nothing', async () => {
+    const c = await Container.create(base({ command: ['/no/such/program'], stdio: 'ignore' }));
+    await expect(c.start()).rejects.toMatchObject({ code: 'ENOENT', step: 'exec' });
+    await c.delete();
+  });
+});
+
+describe('stdio', () => {
+  it('pipes: stdin in, stdout and stderr out', async () => {
+    const r = await Container.run(base({ command: ['/bin/sh', '-c', 'read x; echo "out:$x"; echo err >&2'] , input: 'hello\n' } as ContainerOptions));
+    expect(r).toMatchObject({ stdout: 'out:hello\n', stderr: 'err\n', exitCode: 0 });
+  });
+
+  it('a given fd as stdout', async () => {
+    const dir = tmpDir('stdout');
+    const file = path.join(dir, 'out');
+    const fd = fs.openSync(file, 'w');
+    try {
+      const r = await Container.run(base({ command: ['/bin/sh', '-c', 'echo to-file'], stdio: ['ignore', fd, 'ignore'] }));
+      expect(r.exitCode).toBe(0);
+      expect(fs.readFileSync(file, 'utf8')).toBe('to-file\n');
+    } finally {
+      fs.closeSync(fd);
+      rmTmp(dir);
+    }
+  });
+});
+
+describe('root filesystems', () => {
+  it('a busybox rootfs directory, read-only, and copy-on-write over it with overlay', async () => {
+    const rootfs = sharedBusyboxRootfs();
+    const r = await Container.run({ ...base(), rootfs, command: ['/bin/sh', '-c', 'cat /etc/passwd | head -1; touch /newfile && echo written'] });
+    expect(r.stdout).toBe('root:x:0:0:root:/root:/bin/sh\nwritten\n');
+    fs.rmSync(path.join(rootfs, 'newfile'));
+    const ro = await Container.run({ ...base(), rootfs: { path: rootfs, readonly: true }, command: ['/bin/sh', '-c', 'touch /newfile 2>/dev/null || echo read-only'] });
+    expect(ro.stdout).toBe('read-only\n');
+    const ov = await Container.run({ ...base(), rootfs: { path: rootfs, overlay: true }, command: ['/bin/sh', '-c', 'echo x > /bin/cow && cat /bin/cow'] });
+    expect(ov.stdout).toBe('x\n');
+    expect(fs.existsSync(path.join(rootfs, 'bin', 'cow'))).toBe(false);
+  });
+
+  it('user mounts: bind (read-only and not), tmpfs with size, overlay', async () => {
+    const dir = tmpDir('mounts');
+    fs.writeFileSync(path.join(dir, 'f'), 'data');
+    try {
+      const r = await Container.run(base({
+        command: ['/bin/sh', '-c', 'cat /ro/f; echo w > /ro/g 2>/dev/null || echo ro-refused; echo w > /rw/g && echo rw-ok; df -k /scratch | tail -1 | awk "{print \\$2}"; echo o > /ov/new; cat /ov/f'],
+        mounts: [
+          { type: 'bind', source: dir, target: '/ro', readonly: true },
+          { type: 'bind', source: dir, target: '/rw' },
+          { type: 'tmpfs', target: '/scratch', size: '1m' },
+          { type: 'overlay', target: '/ov', lower: [dir] },
+        ],
+      }));
+      expect(r.stdout).toBe('dataro-refused\nrw-ok\n1024\ndata');
+      expect(fs.readFileSync(path.join(dir, 'g'), 'utf8')).toBe('w\n');
+      expect(fs.existsSync(path.join(dir, 'new'))).toBe(false);
+    } finally {
+      rmTmp(dir);
+    }
+  });
+});
+
+describe('faults', () => {
+  it('a failure at each plan step in turn names the step and leaves no process, cgroup, mount or fd', async () => {
+    const mountsBefore = fs.readFileSync('/proc/self/mountinfo', 'utf8');
+    // The netns pool's namespaces come and go on their own: they are not the container's.
+    const fds = () => [...openFds()].filter(([, target]) => !target.startsWith('net:')).map(([fd]) => fd).sort();
+    const fdsBefore = fds();
+    const seen: string[] = [];
+    for (let step = 0; ; step++) {
+      const internals = { spawn: { faultStep: step, faultErrno: 5 /* EIO */ } };
+      let error: (Error & { step?: string; code?: string; stepIndex?: number }) | undefined;
+      let c: Container | undefined;
+      try {
+        c = await Container.create(base({ command: ['/probe', 'exit', '0'], stdio: 'ignore' }), internals);
+        await c.start();
+      } catch (e) {
+        error = e as typeof error;
+      } finally {
+        await c?.delete();
+      }
+      if (!error) break; // past the last step (exec): the container ran
+      expect(error).toMatchObject({ code: 'EIO', stepIndex: step });
+      expect(typeof error.step).toBe('string');
+      seen.push(error.step!);
+      if (cgroupParent) expect(fs.readdirSync(cgroupParent).filter((d) => fs.statSync(path.join(cgroupParent!, d)).isDirectory())).toEqual([]);
+      expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).toBe(mountsBefore);
+      expect(fds()).toEqual(fdsBefore);
+      if (step > 500) throw new Error('the plan never ran to its end');
+    }
+    // Every kind of step the container uses was failed once, the exec last.
+    expect(seen).toEqual(expect.arrayContaining(['dumpable', 'unshare', 'mount', 'bind', 'pivotRoot', 'mask', 'capabilities', 'seccomp', 'exec']));
+    expect(seen.at(-1)).toBe('exec');
+  }, 120_000);
+});

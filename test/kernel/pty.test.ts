@@ -1,0 +1,109 @@
+// A program on a pseudoterminal: the slave as its stdio and controlling terminal (setsid,
+// setctty), the master as a Duplex in this process with the window size set through it; the
+// stream ends cleanly once the program has exited, and no fd is left.
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { openPty, type Pty } from '../../lib/pty';
+import { spawn, spawnWith } from '../../lib/spawn';
+import { ns, sh } from '../helpers/env';
+import { expectNoLeaks, openFds } from '../helpers/proc';
+
+/** Everything the terminal prints until its end; `until` gets the text so far. */
+function output(pty: Pty, until?: (text: string) => void): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    pty.setEncoding('utf8');
+    pty.on('data', (d: string) => {
+      out += d;
+      until?.(out);
+    });
+    pty.on('error', reject);
+    pty.on('end', () => resolve(out));
+  });
+}
+
+describe('pty', () => {
+  it('a shell on the slave: its tty, the size set through the master, what is typed, and a clean end', async () => {
+    const before = openFds();
+    const pty = openPty();
+    expect([pty.cols, pty.rows]).toEqual([80, 24]);
+    pty.resize(100, 40);
+    expect([pty.cols, pty.rows]).toEqual([100, 40]);
+    expect(pty.path).toMatch(/^\/dev\/pts\/\d+$/);
+    const slave = pty.slaveFd;
+    // spawn(): its defaults (CLONE_VM on x86_64); the other tests copy the memory.
+    const child = await spawn({
+      command: sh('tty; stty size; read x; echo got:$x'),
+      namespaces: ns(),
+      stdio: [slave, slave, slave],
+      plan: [{ op: 'setsid' }, { op: 'setctty' }],
+    });
+    pty.closeSlave();
+    expect(pty.slaveFd).toBe(-1);
+    let typed = false;
+    const text = output(pty, (out) => {
+      if (!typed && out.includes('40 100\r\n')) {
+        typed = true;
+        pty.write('hello\n');
+      }
+    });
+    const [out, status] = await Promise.all([text, child.exited]);
+    expect(status).toEqual({ code: 0, signal: null });
+    // The terminal's line ends (ONLCR) and its echo of what was typed.
+    expect(out).toBe(`${pty.path}\r\n40 100\r\nhello\r\ngot:hello\r\n`);
+    if (!pty.closed) await new Promise((r) => pty.once('close', r));
+    expect(pty.fd).toBe(-1);
+    expect(() => pty.resize(80, 24)).toThrow(expect.objectContaining({ code: 'ERR_NSBOX_PTY_CLOSED' }));
+    expect(await expectNoLeaks(before)).toEqual([]);
+  });
+
+  it('the terminal is the controlling one: /dev/tty opens, its session is the shell, and a resize sends SIGWINCH', async () => {
+    const before = openFds();
+    const pty = openPty({ cols: 50, rows: 10 });
+    const slave = pty.slaveFd;
+    const script = "trap 'echo winch; stty size' WINCH; exec 3</dev/tty && echo ctty; ps -o sid= -p $$ | tr -d ' '; echo $$; read x; echo done";
+    const child = await spawnWith({ command: sh(script), stdio: [slave, slave, slave], plan: [{ op: 'setsid' }, { op: 'setctty' }] }, {});
+    pty.closeSlave();
+    let step = 0;
+    const text = output(pty, (out) => {
+      if (step === 0 && /ctty\r\n\d+\r\n\d+\r\n/.test(out)) {
+        step = 1;
+        pty.resize(120, 30);
+      } else if (step === 1 && out.includes('30 120\r\n')) {
+        step = 2;
+        pty.write('\n');
+      }
+    });
+    const [out, status] = await Promise.all([text, child.exited]);
+    expect(status).toEqual({ code: 0, signal: null });
+    const [, sid, pid] = /ctty\r\n(\d+)\r\n(\d+)\r\n/.exec(out)!;
+    expect(sid).toBe(pid); // a session leader
+    expect(out).toContain('winch\r\n30 120\r\n');
+    expect(out).toContain('done\r\n');
+    expect(await expectNoLeaks(before)).toEqual([]);
+  });
+
+  it('setctty needs a setsid step before it (and after any fork); sizes are checked', async () => {
+    const pty = openPty();
+    try {
+      const slave = pty.slaveFd;
+      const stdio = [slave, slave, slave];
+      await expect(spawnWith({ command: ['/bin/true'], stdio, plan: [{ op: 'setctty' }] }, {}))
+        .rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining("options.plan[0]") });
+      await expect(spawnWith({ command: ['/bin/true'], stdio, plan: [{ op: 'setsid' }, { op: 'fork' }, { op: 'setctty' }] }, {}))
+        .rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining("options.plan[2]") });
+      // The kernel's own answer for a terminal that is not one: ENOTTY at that step.
+      await expect(spawnWith({ command: ['/bin/true'], stdio: 'ignore', plan: [{ op: 'setsid' }, { op: 'setctty', fd: 0 }] }, {}))
+        .rejects.toMatchObject({ code: 'ENOTTY', syscall: 'ioctl', step: 'setctty', stepIndex: 1 });
+      expect(() => pty.resize(0, 10)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+      expect(() => pty.resize(10, 65536)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+      expect(() => openPty({ cols: 1.5 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    } finally {
+      pty.destroy();
+    }
+    // destroy() closed both ends.
+    expect(pty.slaveFd).toBe(-1);
+    await new Promise((r) => setImmediate(r));
+    expect(fs.readdirSync('/proc/self/fd').map((fd) => { try { return fs.readlinkSync(`/proc/self/fd/${fd}`); } catch { return ''; } })).not.toContain(pty.path);
+  });
+});
