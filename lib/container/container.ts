@@ -339,7 +339,7 @@ export class Container {
    * and the security settings (capabilities, seccomp, no_new_privs) of the container.
    * Resolves once it has started; its `exited` says how it ended.
    */
-  async exec(command: readonly string[], options: ExecOptions = {}): Promise<Subprocess> {
+  async exec(command: readonly string[], options: ExecOptions = {}, internals: ContainerInternals = {}): Promise<Subprocess> {
     if (this.#state !== 'running') throw new ContainerStateError('exec in', this.#state);
     const o = v.object('options', options);
     v.knownKeys('options', o, ['env', 'cwd', 'user', 'stdio', 'signal']);
@@ -362,7 +362,7 @@ export class Container {
       stdio: stdioOf(config.stdio === 'pty' ? ['pipe', 'pipe', 'pipe'] : config.stdio),
       ...(this.cgroup ? { cgroup: this.cgroup } : {}),
       ...(signal ? { signal } : {}),
-    }, {});
+    }, internals.spawn ?? {});
     this.#execs.add(child);
     void child.exited.then(() => this.#execs.delete(child));
     return child;

@@ -92,6 +92,11 @@ describe('a container on the embedded default root', () => {
   });
 
   it('runs as the given user with the given environment and working directory', async () => {
+    if (!isRoot) {
+      // Rootless, only the caller is mapped (to root): another uid is refused before anything runs.
+      await expect(Container.create(base({ user: { uid: 1000, gid: 1000 } }))).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('not mapped') });
+      return;
+    }
     const p = await probeIn({ user: { uid: 1000, gid: 1000 }, env: { PATH: '/usr/bin:/bin', FOO: 'bar' }, cwd: '/tmp' });
     expect([p.uid, p.gid, p.euid, p.egid]).toEqual([1000, 1000, 1000, 1000]);
     expect(p.cwd).toBe('/tmp');
@@ -290,3 +295,101 @@ describe('faults', () => {
     expect(seen.at(-1)).toBe('exec');
   }, 120_000);
 });
+
+describe('exec', () => {
+  it('a second program joins the running container: its namespaces, cgroup and security settings', async () => {
+    const c = await Container.create(base({ command: ['/probe', 'sleep', '30'], stdio: 'ignore', hostname: 'exec-box' }));
+    try {
+      await c.start();
+      const p = await c.exec(['/probe']);
+      const [out, status] = await Promise.all([collectText(p.stdout), p.exited]);
+      expect(status).toEqual({ code: 0, signal: null });
+      const r = parseProbe(out);
+      expect(r.hostname).toBe('exec-box');
+      expect(r.pid).toBeGreaterThan(1);
+      expect(r.pid).toBeLessThan(20);
+      expect(r.namespaces).toEqual((await probeOf(c)).namespaces);
+      expect(capabilityNames(r.capabilities.CapEff).sort()).toEqual([...DEFAULT_CAPABILITIES].sort());
+      expect([r.noNewPrivs, r.seccomp]).toEqual([1, 2]);
+      expect(r.fds.map((f) => f.fd).sort()).toEqual([0, 1, 2]);
+      expect(r.cgroup).toContain('0::/');
+      const failing = await c.exec(['/bin/sh', '-c', 'exit 7'], { stdio: 'ignore' });
+      expect(await failing.exited).toEqual({ code: 7, signal: null });
+      await expect(c.exec(['/no/such'])).rejects.toMatchObject({ code: 'ENOENT', step: 'exec' });
+      await c.kill('SIGKILL');
+      await c.wait();
+      await expect(c.exec(['/probe'])).rejects.toMatchObject({ code: 'ERR_NSBOX_CONTAINER_STATE', operation: 'exec in', state: 'stopped' });
+    } finally {
+      await c.delete();
+    }
+  });
+
+  it("cannot be reached through /proc/PID/exe while it is still a copy of Node (CVE-2019-5736)", async () => {
+    const c = await Container.create(base({ command: ['/probe', 'sleep', '30'], stdio: 'ignore' }));
+    try {
+      await c.start();
+      // Held just before its exec: everything is set up, the image is still Node's.
+      const held = await c.exec(['/probe', 'exit', '0'], { stdio: 'ignore' }, { spawn: { hold: true } });
+      const inner = Number(fs.readFileSync(`/proc/${held.pid}/status`, 'utf8').match(/^NSpid:.*\s(\d+)$/m)![1]);
+      const tryExe = async (pid: number) => {
+        const p = await c.exec(['/probe', 'try', 'openexe', String(pid)]);
+        const [out] = await Promise.all([collectText(p.stdout), p.exited]);
+        return JSON.parse(out);
+      };
+      // The control: the container's own first process is dumpable, and root in the container may open its exe.
+      expect((await tryExe(1)).read).toMatchObject({ ok: true });
+      const held1 = await tryExe(inner);
+      expect(held1.read).toMatchObject({ ok: false, errno: 'EACCES' });
+      expect(held1.ok).toBe(false); // nor for writing
+    } finally {
+      await c.delete();
+    }
+  });
+});
+
+describe('inherited fds (CVE-2024-21626)', () => {
+  it('an fd the Node process inherited without close-on-exec does not reach the container', async () => {
+    const code = `
+      const { Container } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'lib', 'container', 'index.ts'))});
+      Container.run(${JSON.stringify(base({ command: ['/probe', 'try', 'fd', '9'] }))}).then((r) => console.log(r.stdout.trim()));`;
+    const { execFileSync } = await import('node:child_process');
+    const out = execFileSync('/bin/bash', ['-c', `exec 9</etc/hostname; ls -l /proc/self/fd/9 >/dev/null && exec "${process.execPath}" -r "${path.join(__dirname, '..', 'helpers', 'register-ts.cjs')}" -e "$0"`, code], { encoding: 'utf8' });
+    expect(JSON.parse(out)).toMatchObject({ ok: false, errno: 'EBADF' });
+  });
+});
+
+describe('pty', () => {
+  it("stdio 'pty': a terminal with resize(), the program its session leader", async () => {
+    const c = await Container.create(base({ command: ['/bin/sh', '-c', 'tty; stty size; read x; echo got:$x'], stdio: 'pty', terminalSize: { cols: 100, rows: 40 } }));
+    try {
+      const term = c.terminal!;
+      let out = '';
+      term.on('data', (d: Buffer) => (out += d.toString()));
+      const ended = new Promise((resolve) => term.on('close', resolve));
+      await c.start();
+      term.write('hello\n');
+      expect(await c.wait()).toMatchObject({ exitCode: 0 });
+      await ended;
+      expect(out).toMatch(/^\/dev\/pts\/\d+\r\n40 100\r\nhello\r\ngot:hello\r\n$/);
+    } finally {
+      await c.delete();
+    }
+  });
+});
+
+function collectText(stream: NodeJS.ReadableStream | null): Promise<string> {
+  if (!stream) return Promise.resolve('');
+  return new Promise((resolve, reject) => {
+    let s = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (d: string) => (s += d));
+    stream.on('error', reject);
+    stream.on('end', () => resolve(s));
+  });
+}
+
+async function probeOf(c: Container): Promise<ProbeReport> {
+  const p = await c.exec(['/probe']);
+  const [out] = await Promise.all([collectText(p.stdout), p.exited]);
+  return parseProbe(out);
+}
