@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 # qemu-system-x86, busybox-static, cpio: the cgroup v2 suite's VM (scripts/vm-test.sh) — a
 # Debian cloud kernel under qemu TCG with a busybox initramfs.
 # libseccomp-dev: the addon compiles OCI seccomp profiles to BPF with libseccomp (src-native/seccomp.cc).
-packages=(g++ make python3 iproute2 util-linux strace qemu-system-x86 busybox-static cpio libseccomp-dev)
+# runc: what bench/container.js compares Container.run with (`runc run` of the equivalent bundle).
+packages=(g++ make python3 iproute2 util-linux strace qemu-system-x86 busybox-static cpio libseccomp-dev runc)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -18,6 +18,7 @@ import * as v from '../validate';
 import { execSteps, securitySteps } from './security';
 import { filesystemSteps, protectionSteps } from './filesystem';
 import { normalizeOptions, type ContainerConfig, type ContainerOptions, type ContainerStdioEntry } from './options';
+import { optionsToOci, readBundle, type OciSpec } from './oci';
 import { openPty, type Pty } from '../pty';
 
 export type ContainerState = 'creating' | 'created' | 'running' | 'paused' | 'stopped' | 'deleted';
@@ -261,6 +262,32 @@ export class Container {
     } finally {
       await c.delete();
     }
+  }
+
+  /**
+   * The options an OCI bundle (`<dir>/config.json`, as `runc spec` writes it) describes.
+   * A field nsbox does not support is an `OciUnsupportedError` naming it, never ignored.
+   */
+  static async bundleOptions(dir: string): Promise<ContainerOptions> {
+    return (await readBundle(v.string('dir', dir))).options;
+  }
+
+  /**
+   * Creates a container from an OCI bundle, as `runc create` would; `overrides` replace
+   * options of the bundle's (stdio, signal, timeout…).
+   * @example
+   * const c = await Container.fromBundle('/srv/bundle', { stdio: 'inherit' });
+   */
+  static async fromBundle(dir: string, overrides: Partial<ContainerOptions> = {}, internals: ContainerInternals = {}): Promise<Container> {
+    return Container.create({ ...(await Container.bundleOptions(dir)), ...overrides }, internals);
+  }
+
+  /**
+   * This container as an OCI runtime spec (config.json) that runc runs. The embedded default
+   * root has no bundle form: give `rootfs` (the bundle's `root.path`) for it.
+   */
+  toOciSpec(options: { rootfs?: string } = {}): OciSpec {
+    return optionsToOci(this.#config, options);
   }
 
   get state(): ContainerState {

@@ -182,11 +182,12 @@ export function protectionSteps(c: ContainerConfig): Step[] {
   for (const [key, value] of c.sysctl) {
     steps.push({ op: 'writeFile', path: `/proc/sys/${key.replace(/\./g, '/')}`, data: value, create: false });
   }
-  for (const p of c.maskedPaths) steps.push({ op: 'mask', path: p });
+  // runc's order: read-only paths, then masked ones.
   for (const p of c.readonlyPaths) {
     if (!existsInContainer(p)) continue;
     steps.push({ op: 'bind', source: p, target: p, recursive: true, readonly: true, nosuid: true, nodev: true, noexec: true });
   }
+  for (const p of c.maskedPaths) steps.push({ op: 'mask', path: p });
   if (c.rootfs.readonly) steps.push({ op: 'mountSetattr', path: '/', readonly: true });
   return steps;
 }
