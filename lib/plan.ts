@@ -137,6 +137,19 @@ export type Step =
       types: readonly NamespaceType[];
     }
   | { op: 'loopbackUp' /** Sets `lo` up in the child's network namespace (needs CAP_NET_ADMIN there). */ }
+  | {
+      /**
+       * Makes the child's terminal where it runs, as runc's console socket does: opens a new
+       * pty on `/dev/pts/ptmx` (the devpts instance mounted there: after `pivotRoot`, the
+       * container's, so that `tty` prints a path that exists inside), sends the master over
+       * `socket` (SCM_RIGHTS; receive it with {@link recvConsole}), puts the slave on fds 0-2
+       * and makes it the controlling terminal of a new session (setsid, TIOCSCTTY). The child
+       * must not be a session leader already: no `setsid` step before it.
+       */
+      op: 'openConsole';
+      /** An AF_UNIX socket fd the child inherits (not one of its stdio fds): the sending end. */
+      socket: number;
+    }
   | { op: 'umask'; /** The file mode creation mask (umask(2)), e.g. 0o022. */ mask: number }
   | {
       op: 'writeFile';
@@ -156,7 +169,7 @@ const OP = {
   mount: 1, bind: 2, mountSetattr: 3, pivotRoot: 4, sethostname: 5, setdomainname: 6, mkdir: 7, symlink: 8,
   mknod: 9, mask: 10, remountReadonly: 11, chdir: 12, setrlimit: 13, setgroups: 14, setgid: 15, setuid: 16,
   capabilities: 17, noNewPrivileges: 18, seccomp: 19, dumpable: 20, umount: 21, setsid: 22, wait: 23, exec: 24,
-  setns: 25, writeFile: 26, fork: 27, setctty: 28, umask: 29, unshare: 30, loopbackUp: 31,
+  setns: 25, writeFile: 26, fork: 27, setctty: 28, umask: 29, unshare: 30, loopbackUp: 31, openConsole: 32,
 } as const;
 export const STEP_OPS = Object.keys(OP).filter((k) => k !== 'wait' && k !== 'exec') as StepOp[];
 
@@ -165,8 +178,11 @@ export const SYSCALLS = [
   'read', 'dup3', 'close_range', 'mount', 'mount_setattr', 'pivot_root', 'umount2', 'chdir', 'sethostname',
   'setdomainname', 'mkdir', 'symlink', 'mknod', 'open', 'statx', 'prlimit64', 'setgroups', 'setresgid',
   'setresuid', 'prctl', 'capset', 'seccomp', 'setsid', 'execve', 'rt_sigaction', 'rt_sigprocmask', 'fault',
-  'statfs', 'capget', 'setns', 'write', 'clone', 'ioctl', 'unshare', 'socket',
+  'statfs', 'capget', 'setns', 'write', 'clone', 'ioctl', 'unshare', 'socket', 'sendmsg',
 ] as const;
+
+/** What an `openConsole` step opens (child.cc OpenConsole). */
+export const CONSOLE_PTMX = '/dev/pts/ptmx';
 
 /** Pseudo step indices for work around the plan (plan.h). */
 export const PRELUDE_STEPS: Record<number, string> = { [-1]: 'signals', [-2]: 'sync', [-3]: 'stdio', [-4]: 'closeFds', [-5]: 'netns' };
@@ -284,6 +300,7 @@ const STEP_KEYS: Record<StepOp, readonly string[]> = {
   umask: ['mask'],
   unshare: ['types'],
   loopbackUp: [],
+  openConsole: ['socket'],
 };
 
 function flag(name: string, o: Record<string, unknown>, key: string): boolean {
@@ -408,6 +425,8 @@ function encodeStep(name: string, step: unknown, t: StringTable): EncodedStep {
     }
     case 'loopbackUp':
       return { op: OP.loopbackUp, args: [] };
+    case 'openConsole':
+      return { op: OP.openConsole, args: [v.integer(`${name}.socket`, s.socket, 0, 0x7fffffff)] };
     case 'umask':
       return { op: OP.umask, args: [v.integer(`${name}.mask`, s.mask, 0, 0o777)] };
     case 'writeFile': {
@@ -430,6 +449,10 @@ function checkOrder(name: string, steps: readonly { op: string }[]): void {
       if (++forks > 1) throw new InvalidArgValueError(`${name}[${i}]`, step, 'is a second fork step: a plan may hold one');
       leader = false; // the grandchild is in the session, not its leader
     }
+    if (step.op === 'openConsole') {
+      if (leader) throw new InvalidArgValueError(`${name}[${i}]`, step, "makes a new session itself: no 'setsid' step may come before it (setsid(2) fails for a session leader)");
+      leader = true;
+    }
     if (step.op === 'setctty' && !leader) {
       throw new InvalidArgValueError(`${name}[${i}]`, step, "needs a 'setsid' step before it (after any fork step): only a session leader may take a controlling terminal");
     }
@@ -443,6 +466,7 @@ export interface EncodedPlan {
 }
 
 function stepPath(step: Record<string, unknown>): string | undefined {
+  if (step.op === 'openConsole') return CONSOLE_PTMX;
   for (const key of ['target', 'path', 'newRoot', 'hostname', 'domainname']) {
     if (typeof step[key] === 'string') return step[key] as string;
   }

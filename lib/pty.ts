@@ -19,6 +19,12 @@
 // as an 'error' (EIO), or as a plain end when libuv saw the hang-up first; both end this
 // stream cleanly. So the parent must close its own slave fd once the child has it
 // (closeSlave): until then the terminal has a reader-side holder and never hangs up.
+//
+// A terminal made in the child. A container has its own devpts instance at /dev/pts: a pty
+// of the host's is not in it, so `tty` there says "not a tty". An `openConsole` plan step
+// makes the pty in the child after pivot_root and sends the master back over a unix socket
+// (runc's console socket): openConsoleSocket() makes that socket, and its receive() wraps
+// the master as a Pty that has no slave fd in this process at all.
 import fs from 'node:fs';
 import { Duplex } from 'node:stream';
 import tty from 'node:tty';
@@ -40,7 +46,8 @@ export interface PtyOptions {
  * terminal's echo and its `\r\n` line ends), write what is typed. `end()` only stops writing;
  * an end of input on the terminal is `'\x04'` (VEOF). The stream ends once every slave fd
  * is closed (the program and its children have exited); `destroy()` closes the master,
- * which hangs up the terminal (SIGHUP to its session), and the slave fd if still open.
+ * which hangs up the terminal (SIGHUP to its session), and the slave fd if still open:
+ * both are closed when the stream emits 'close'.
  */
 export class Pty extends Duplex {
   /** The slave's path (`/dev/pts/N`): what `tty` prints in the child. */
@@ -136,13 +143,15 @@ export class Pty extends Duplex {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.#socket.destroy();
     try {
       this.closeSlave();
     } catch (e) {
       error ??= e as Error;
     }
-    callback(error);
+    // 'close' once libuv has closed the master (a loop turn after destroy): then no fd is left.
+    if (this.#socket.closed) return callback(error);
+    this.#socket.once('close', () => callback(error));
+    this.#socket.destroy();
   }
 }
 
@@ -157,10 +166,7 @@ export class Pty extends Duplex {
  * pty.pipe(process.stdout);
  */
 export function openPty(options: PtyOptions = {}): Pty {
-  const o = v.object('options', options);
-  v.knownKeys('options', o, ['cols', 'rows']);
-  const cols = o.cols === undefined ? 80 : v.integer('options.cols', o.cols, 1, 65535);
-  const rows = o.rows === undefined ? 24 : v.integer('options.rows', o.rows, 1, 65535);
+  const { cols, rows } = windowSize(options);
   const [master, slave, path] = native.openpty();
   try {
     native.ptyResize(master, cols, rows);
@@ -170,4 +176,83 @@ export function openPty(options: PtyOptions = {}): Pty {
     fs.closeSync(slave);
     throw e;
   }
+}
+
+function windowSize(options: PtyOptions): { cols: number; rows: number } {
+  const o = v.object('options', options);
+  v.knownKeys('options', o, ['cols', 'rows']);
+  const cols = o.cols === undefined ? 80 : v.integer('options.cols', o.cols, 1, 65535);
+  const rows = o.rows === undefined ? 24 : v.integer('options.rows', o.rows, 1, 65535);
+  return { cols, rows };
+}
+
+/**
+ * Wraps a pty master fd this process received (from an `openConsole` step) as a {@link Pty},
+ * which owns it from then on (closed here if this throws). `path` is `/dev/pts/N` in the
+ * devpts instance the master came from (TIOCGPTN): the path the program sees. There is no
+ * slave fd here (`slaveFd` is -1): the stream ends once the program's side has closed.
+ */
+export function ptyFromMaster(master: number, options: PtyOptions = {}): Pty {
+  v.integer('master', master, 0, 0x7fffffff);
+  let size;
+  try {
+    size = windowSize(options);
+    const path = `/dev/pts/${native.ptyNumber(master)}`;
+    native.ptyResize(master, size.cols, size.rows);
+    return new Pty(master, -1, path, size.cols, size.rows);
+  } catch (e) {
+    fs.closeSync(master);
+    throw e;
+  }
+}
+
+/** Both ends of a console socket: see {@link openConsoleSocket}. */
+export interface ConsoleSocket {
+  /** The end the child inherits (close-on-exec, so never the program's): an `openConsole` step's `socket`. */
+  readonly childFd: number;
+  /**
+   * The master the child sent, as a {@link Pty} sized as asked. Throws EAGAIN if it has not
+   * been sent (the child failed or has not reached its `openConsole` step): call it once the
+   * spawn has resolved.
+   */
+  receive(options?: PtyOptions): Pty;
+  /** Closes both ends, and with them a master sent but not received. Idempotent. */
+  close(): void;
+  [Symbol.dispose](): void;
+}
+
+/**
+ * A unix socket pair for an `openConsole` plan step (runc's console socket): the child sends
+ * the master of the pty it made over `childFd`; this process receives it as a {@link Pty}.
+ * Close it once the spawn has resolved or failed.
+ *
+ * @example
+ * using sock = openConsoleSocket();
+ * const child = await spawn({ command: ['sh'], namespaces: ['mount'], stdio: 'ignore', plan: [
+ *   { op: 'mountSetattr', path: '/', recursive: true, propagation: 'private' },
+ *   { op: 'mount', source: 'devpts', target: '/dev/pts', type: 'devpts', data: 'newinstance,ptmxmode=0666' },
+ *   { op: 'openConsole', socket: sock.childFd },
+ * ] });
+ * const pty = sock.receive({ cols: 100, rows: 40 }); // pty.path: '/dev/pts/0'
+ */
+export function openConsoleSocket(): ConsoleSocket {
+  let [fd, childFd] = native.socketpair();
+  const close = () => {
+    if (fd < 0) return;
+    const ends = [fd, childFd];
+    fd = childFd = -1;
+    for (const end of ends) fs.closeSync(end);
+  };
+  return {
+    get childFd() {
+      return childFd;
+    },
+    receive(options: PtyOptions = {}) {
+      const size = windowSize(options);
+      if (fd < 0) throw new StateError('ERR_NSBOX_CONSOLE_CLOSED', 'the console socket is closed');
+      return ptyFromMaster(native.recvFd(fd), size);
+    },
+    close,
+    [Symbol.dispose]: close,
+  };
 }

@@ -333,10 +333,14 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
   if (nativeOptions.vm && !vmIsSafe(plan.steps, o.cgroup !== undefined)) nativeOptions.vm = false;
 
   nativeOptions.stdio = prepareStdio(o.stdio);
-  // The child's stdio lands on fds 0..n-1 before the plan runs: a setns step's fd must be above.
+  // The child's stdio lands on fds 0..n-1 before the plan runs: a setns step's fd and an
+  // openConsole step's socket must be above.
   (o.plan as Step[] | undefined)?.forEach((step, i) => {
     if (step.op === 'setns' && step.fd < nativeOptions.stdio.length) {
       throw new InvalidArgValueError(`options.plan[${i}].fd`, step.fd, `must not be one of the child's stdio fds (0-${nativeOptions.stdio.length - 1})`);
+    }
+    if (step.op === 'openConsole' && step.socket < nativeOptions.stdio.length) {
+      throw new InvalidArgValueError(`options.plan[${i}].socket`, step.socket, `must not be one of the child's stdio fds (0-${nativeOptions.stdio.length - 1})`);
     }
     if (step.op === 'fork' && namespaces.includes('pid')) {
       throw new InvalidArgValueError(`options.plan[${i}]`, step, "cannot be used with 'pid' in options.namespaces: the child is then its pid namespace's init, and clone(2) refuses CLONE_PARENT to an init");
@@ -476,7 +480,9 @@ function lostChild(code: number, signal: number): StateError {
 function stepError(steps: readonly { op: string; path?: string }[], index: number, errno: number, sysop: number): NsboxSystemError {
   const described = index >= 0 ? steps[index] : { op: PRELUDE_STEPS[index] ?? 'setup' };
   const syscall = SYSCALLS[sysop] ?? 'unknown';
-  const e = new NsboxSystemError(errno, syscall, described?.path);
+  // An openConsole step's path is the ptmx it opens and unlocks: not what it sends or dup3s.
+  const path = described?.op === 'openConsole' && syscall !== 'open' && syscall !== 'ioctl' ? undefined : described?.path;
+  const e = new NsboxSystemError(errno, syscall, path);
   e.step = described?.op;
   if (index >= 0) e.stepIndex = index;
   e.message += ` (plan step ${index >= 0 ? `${index}: ` : ''}${e.step})`;

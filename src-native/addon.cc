@@ -38,6 +38,9 @@ Napi::Value SeccompCompile(const Napi::CallbackInfo& info);
 // pty.cc
 Napi::Value Openpty(const Napi::CallbackInfo& info);
 Napi::Value PtyResize(const Napi::CallbackInfo& info);
+Napi::Value PtyNumber(const Napi::CallbackInfo& info);
+Napi::Value Socketpair(const Napi::CallbackInfo& info);
+Napi::Value RecvFd(const Napi::CallbackInfo& info);
 
 static Napi::Value Init(const Napi::CallbackInfo& info) {
   AddonData* data = info.Env().GetInstanceData<AddonData>();
@@ -83,6 +86,9 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
       {"seccompCompile", SeccompCompile},
       {"openpty", Openpty},
       {"ptyResize", PtyResize},
+      {"ptyNumber", PtyNumber},
+      {"socketpair", Socketpair},
+      {"recvFd", RecvFd},
   };
   for (const Entry& e : table) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
   return exports;

@@ -288,6 +288,75 @@ class Executor {
     Exit(0);
   }
 
+  // OPEN_CONSOLE: the terminal is made inside the container, on its own devpts instance, as
+  // runc's console socket does it: `tty` in the program then names a /dev/pts/N that exists
+  // there. The master goes to the parent over the socket (unix(7), SCM_RIGHTS); the slave
+  // becomes fds 0-2 and the controlling terminal of a new session.
+  long OpenConsole(int sock) {
+    long master = Sys(SYS_OP_OPEN, SYS_openat, AT_FDCWD, P("/dev/pts/ptmx"), O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) return master;
+    long slave = SendMaster(static_cast<int>(master), sock);
+    // Closed before the dup3s below: with a closed stdio entry it may be one of fds 0-2.
+    raw_syscall(SYS_close, master);
+    if (slave < 0) return slave;
+    long rc = StdioFrom(static_cast<int>(slave));
+    if (rc < 0) return rc;
+    if ((rc = Sys(SYS_OP_SETSID, SYS_setsid)) < 0) return rc;
+    // Argument 0: never steal a terminal that is another session's (tty_ioctl(4)).
+    return Sys(SYS_OP_IOCTL, SYS_ioctl, 0, TIOCSCTTY, 0);
+  }
+
+  // Unlocks the pty, opens its slave, sends the master; returns the slave fd.
+  long SendMaster(int master, int sock) {
+    int unlock = 0;
+    long rc = Sys(SYS_OP_IOCTL, SYS_ioctl, master, TIOCSPTLCK, P(&unlock));
+    if (rc < 0) return rc;
+    // The slave through the master (Linux 4.13, older than any kernel Node 20 runs on): no
+    // path lookup in a /dev/pts the program could have changed.
+    long slave = Sys(SYS_OP_IOCTL, SYS_ioctl, master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0) return slave;
+    // One byte of data carries the fd: a stream socket sends no message without any.
+    char byte = 0;
+    struct iovec iov = {&byte, 1};
+    union {
+      struct cmsghdr align;
+      char buf[CMSG_SPACE(sizeof(int))];
+    } control = {};
+    struct cmsghdr* cmsg = &control.align;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    const char* from = reinterpret_cast<const char*>(&master);
+    for (size_t i = 0; i < sizeof(int); i++) CMSG_DATA(cmsg)[i] = static_cast<unsigned char>(from[i]);  // no memcpy here
+    struct msghdr msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    // MSG_NOSIGNAL: a parent that closed its end is EPIPE here, not a SIGPIPE death.
+    rc = Sys(SYS_OP_SENDMSG, SYS_sendmsg, sock, P(&msg), MSG_NOSIGNAL);
+    if (rc < 0) {
+      raw_syscall(SYS_close, slave);
+      return rc;
+    }
+    return slave;
+  }
+
+  // dup3 of fd onto 0, 1 and 2 (without close-on-exec), then closes fd. With a closed stdio
+  // entry fd may itself be one of them: it is moved above first.
+  long StdioFrom(int fd) {
+    long rc = 0;
+    if (fd < 3) {
+      rc = Sys(SYS_OP_DUP, SYS_fcntl, fd, F_DUPFD_CLOEXEC, 3);
+      raw_syscall(SYS_close, fd);
+      if (rc < 0) return rc;
+      fd = static_cast<int>(rc);
+    }
+    for (int i = 0; i < 3 && rc >= 0; i++) rc = Sys(SYS_OP_DUP, SYS_dup3, fd, i, 0);
+    raw_syscall(SYS_close, fd);
+    return rc < 0 ? rc : 0;
+  }
+
   long Caps(const RawStep& s) {
     uint64_t bounding = U64(s.a[0], s.a[1]), eff = U64(s.a[2], s.a[3]), perm = U64(s.a[4], s.a[5]),
              inh = U64(s.a[6], s.a[7]), ambient = U64(s.a[8], s.a[9]);
@@ -452,6 +521,8 @@ class Executor {
         raw_syscall(SYS_close, fd);
         return rc;
       }
+      case OP_OPEN_CONSOLE:
+        return OpenConsole(static_cast<int>(s.a[0]));
       case OP_UNSHARE:
         return Sys(SYS_OP_UNSHARE, SYS_unshare, static_cast<long>(s.a[0]));
       case OP_UMASK:

@@ -42,7 +42,8 @@ enum Op : uint32_t {
   OP_UMASK = 29,        // a0 mask
   OP_UNSHARE = 30,      // a0 CLONE_NEW* flags
   OP_LOOPBACK_UP = 31,  // bring `lo` up in the child's network namespace
-  OP_MAX = 31,
+  OP_OPEN_CONSOLE = 32, // a0 socket fd (inherited AF_UNIX): a pty from /dev/pts/ptmx, master sent, slave as 0-2 and ctty
+  OP_MAX = 32,
 };
 
 // The syscall a failing step reports (mirrored in lib/plan.ts SYSCALLS).
@@ -82,6 +83,7 @@ enum SysOp : int32_t {
   SYS_OP_IOCTL = 32,
   SYS_OP_UNSHARE = 33,
   SYS_OP_SOCKET = 34,
+  SYS_OP_SENDMSG = 35,
 };
 
 // Pseudo step indices for work the executor does around the plan.

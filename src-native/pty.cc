@@ -1,16 +1,16 @@
-// Pseudoterminals: openpty (a master and its slave, both close-on-exec) and the window size.
+// Pseudoterminals: openpty (a master and its slave, both close-on-exec), the window size,
+// and the console socket a child sends the master of its own pty over (openConsole step).
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <termios.h>
 
 #include "errors.h"
 #include "fd.h"
-
-#ifndef TIOCGPTPEER
-#define TIOCGPTPEER _IO('T', 0x41)
-#endif
+#include "syscalls.h"
 
 namespace nsbox {
 
@@ -49,6 +49,64 @@ Napi::Value PtyResize(const Napi::CallbackInfo& info) {
   ws.ws_row = static_cast<unsigned short>(rows);
   if (ioctl(static_cast<int>(fd), TIOCSWINSZ, &ws) != 0) return ThrowSystemError(info.Env(), errno, "ioctl");
   return info.Env().Undefined();
+}
+
+// ptyNumber(masterFd) -> N: the slave is /dev/pts/N in the devpts instance of the master
+// (TIOCGPTN), which for a master received from a container is the container's.
+Napi::Value PtyNumber(const Napi::CallbackInfo& info) {
+  int64_t fd;
+  if (!ArgInt(info, 0, &fd)) return ThrowTypeError(info.Env(), "ptyNumber(fd)");
+  unsigned int n;
+  if (ioctl(static_cast<int>(fd), TIOCGPTN, &n) != 0) return ThrowSystemError(info.Env(), errno, "ioctl");
+  return Napi::Number::New(info.Env(), n);
+}
+
+// socketpair() -> [a, b]: AF_UNIX, SOCK_STREAM, both close-on-exec. A child inherits them
+// through clone and holds them until its exec.
+Napi::Value Socketpair(const Napi::CallbackInfo& info) {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return ThrowSystemError(info.Env(), errno, "socketpair");
+  Napi::Array result = Napi::Array::New(info.Env(), 2);
+  result.Set(0u, Napi::Number::New(info.Env(), fds[0]));
+  result.Set(1u, Napi::Number::New(info.Env(), fds[1]));
+  return result;
+}
+
+// recvFd(fd) -> the fd sent with SCM_RIGHTS (close-on-exec), never blocking: EAGAIN when
+// nothing has been sent, ENOMSG when what arrived carries no fd (or the peer closed).
+// Any further fd in the message is closed.
+Napi::Value RecvFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t sock;
+  if (!ArgInt(info, 0, &sock)) return ThrowTypeError(env, "recvFd(fd)");
+  char byte;
+  struct iovec iov = {&byte, 1};
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int) * 4)];
+  } control;
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+  ssize_t n;
+  do n = recvmsg(static_cast<int>(sock), &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return ThrowSystemError(env, errno, "recvmsg");
+  UniqueFd received;
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; i++) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      if (received.valid()) close(fd);
+      else received.reset(fd);
+    }
+  }
+  if (!received.valid()) return ThrowSystemError(env, ENOMSG, "recvmsg");
+  return Napi::Number::New(env, received.release());
 }
 
 }  // namespace nsbox

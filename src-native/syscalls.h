@@ -86,6 +86,9 @@
 #ifndef LANDLOCK_CREATE_RULESET_VERSION
 #define LANDLOCK_CREATE_RULESET_VERSION (1U << 0)
 #endif
+#ifndef TIOCGPTPEER  // asm-generic/ioctls.h, 4.13
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
 
 namespace nsbox {
 

@@ -94,6 +94,15 @@ export interface NativeAddon {
   openpty(): [masterFd: number, slaveFd: number, slavePath: string];
   /** ioctl TIOCSWINSZ (0..65535 each). */
   ptyResize(fd: number, cols: number, rows: number): void;
+  /** ioctl TIOCGPTN: N of the master's slave, /dev/pts/N in the master's devpts instance. */
+  ptyNumber(fd: number): number;
+  /** socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC) */
+  socketpair(): [a: number, b: number];
+  /**
+   * recvmsg(MSG_DONTWAIT | MSG_CMSG_CLOEXEC): the fd sent with SCM_RIGHTS (further ones are
+   * closed). Throws EAGAIN when nothing was sent, ENOMSG when what arrived has no fd.
+   */
+  recvFd(fd: number): number;
   /**
    * libseccomp (seccomp_init, seccomp_arch_add, seccomp_rule_add_array, seccomp_export_bpf):
    * actions are SCMP_ACT_* values, ops SCMP_CMP_* (1..7), architectures libseccomp's names

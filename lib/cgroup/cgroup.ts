@@ -6,7 +6,7 @@ import path from 'node:path';
 import { CgroupControllerError, CgroupInternalProcessError, CgroupUnavailableError, fsError, InvalidArgValueError, NsboxSystemError, StateError, withHint } from '../errors';
 import * as v from '../validate';
 import { CGROUP2_SUPER_MAGIC, cgroupHost, controllersAt, DELEGATE_HINT, readWords, type CgroupMode, type Controller, CONTROLLERS } from './discover';
-import { CgroupEvents, flushEvents, type CgroupEventsOptions } from './events';
+import { CgroupEvents, flushEvents, hasOpenEvents, type CgroupEventsOptions } from './events';
 import { parseGroupState, type GroupState } from './parse';
 import { PressureEvents, type PressureTriggerOptions } from './pressure';
 import { controllersOf, resourceWrites, type CgroupResources, type Write } from './resources';
@@ -392,6 +392,17 @@ export class Cgroup {
     waitOptions(options);
     if (this.#removed) return;
     if (!fs.existsSync(this.path)) return this.#closed();
+    // An empty leaf nobody watches goes at once: one rmdir (what a container's delete needs).
+    if (!hasOpenEvents(this.path)) {
+      try {
+        await fsp.rmdir(this.path);
+        return this.#closed();
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') return this.#closed();
+        if (code !== 'EBUSY' && code !== 'ENOTEMPTY') throw fsError(e, 'rmdir', this.path);
+      }
+    }
     if (options.kill) await this.kill();
     await waitForState(this.path, (s) => !s.populated, options, 'empty').done;
     // Counters the kernel bumped just now (an OOM kill as the last process died) reach the

@@ -53,6 +53,12 @@ const COUNTERS: Record<string, Record<string, CgroupEventType>> = {
 // Open iterators by group, so that Cgroup.remove() can have them read their files one last time.
 const open = new Map<string, Set<CgroupEvents>>();
 
+/** Whether an iterator of `dir` or a group below it is open. */
+export function hasOpenEvents(dir: string): boolean {
+  for (const d of open.keys()) if (d === dir || d.startsWith(`${dir}/`)) return true;
+  return false;
+}
+
 /** Has every open iterator of `dir` or a group below it read its files again (before an rmdir). */
 export async function flushEvents(dir: string): Promise<void> {
   const flushes: Promise<void>[] = [];

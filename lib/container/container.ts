@@ -19,7 +19,7 @@ import { execSteps, securitySteps } from './security';
 import { filesystemSteps, protectionSteps } from './filesystem';
 import { normalizeOptions, type ContainerConfig, type ContainerOptions, type ContainerStdioEntry } from './options';
 import { optionsToOci, readBundle, type OciSpec } from './oci';
-import { openPty, type Pty } from '../pty';
+import { openConsoleSocket, type ConsoleSocket, type Pty } from '../pty';
 
 export type ContainerState = 'creating' | 'created' | 'running' | 'paused' | 'stopped' | 'deleted';
 
@@ -192,26 +192,26 @@ export class Container {
     const security = securitySteps(config);
     let cgroup: Cgroup | null = null;
     let terminal: Pty | null = null;
+    // stdio 'pty': the child makes the terminal in the container's own devpts instance after
+    // pivot_root and sends the master over this socket (runc's console socket).
+    let consoleSocket: ConsoleSocket | null = null;
     try {
       cgroup = await makeCgroup(config);
+      if (config.stdio === 'pty') consoleSocket = openConsoleSocket();
       const plan: Step[] = [
         { op: 'dumpable', value: false },
         // After CLONE_INTO_CGROUP: a cgroup namespace made here is rooted at the container's group.
         { op: 'unshare', types: ['cgroup'] },
         ...filesystemSteps(config, { cgroupns: true }),
+        // Before the masks and the security steps, as runc sets up its console.
+        ...(consoleSocket ? [{ op: 'openConsole', socket: consoleSocket.childFd } as const] : []),
         ...protectionSteps(config),
         { op: 'sethostname', hostname: config.hostname },
         ...(config.network === 'none' ? [{ op: 'loopbackUp' } as const] : []),
         ...security,
       ];
-      let stdio: StdioEntry[];
-      if (config.stdio === 'pty') {
-        terminal = openPty(config.terminalSize);
-        stdio = [terminal.slaveFd, terminal.slaveFd, terminal.slaveFd];
-        plan.push({ op: 'setsid' }, { op: 'setctty' });
-      } else {
-        stdio = stdioOf(config.stdio);
-      }
+      // With a pty, /dev/null until the openConsole step puts the terminal on 0-2.
+      const stdio: StdioEntry[] = config.stdio === 'pty' ? ['ignore', 'ignore', 'ignore'] : stdioOf(config.stdio);
       const namespaces = namespacesOf(config);
       const spawnOptions: SpawnOptions = {
         command: config.command,
@@ -223,7 +223,16 @@ export class Container {
         ...(config.userns ? { uidMap: config.userns.uidMap, gidMap: config.userns.gidMap } : {}),
       };
       const held = await spawnHeld(spawnOptions, internals.spawn);
-      terminal?.closeSlave();
+      if (consoleSocket) {
+        // Held: every step has run, so the master is in the socket.
+        try {
+          terminal = consoleSocket.receive(config.terminalSize);
+        } catch (e) {
+          held.child.kill('SIGKILL');
+          await held.child.exited;
+          throw e;
+        }
+      }
       const container = new Container(config, held, cgroup, terminal, namespaces);
       if (config.signal?.aborted) {
         await container.delete();
@@ -236,6 +245,8 @@ export class Container {
         throw new AggregateError([e, cause], `creating the container failed, and so did removing its cgroup ${cgroup!.path}`);
       });
       throw e;
+    } finally {
+      consoleSocket?.close();
     }
   }
 
@@ -428,9 +439,16 @@ export class Container {
     await this.#result.catch(() => undefined);
     await Promise.all([...this.#execs].map((c) => c.exited));
     for (const s of [this.stdin, this.stdout, this.stderr]) s?.destroy();
-    this.terminal?.destroy();
+    const terminal = this.terminal;
+    if (terminal && !terminal.closed) {
+      // Its 'close' comes once the master fd is closed.
+      const closed = new Promise((resolve) => terminal.once('close', resolve));
+      terminal.destroy();
+      await closed;
+    }
     if (this.cgroup) {
       try {
+        // Empty by now (its pid namespace ended every process with the first): one rmdir.
         await this.cgroup.remove({ kill: true });
       } catch (e) {
         errors.push(e);

@@ -20,7 +20,11 @@ export function seccompFilter(c: ContainerConfig): Uint8Array | null {
   const key = [...c.capabilities].sort().join(',');
   let filter = defaultFilters.get(key);
   if (!filter) {
-    filter = compileSeccomp(dockerDefaultProfile({ capabilities: c.capabilities }));
+    // The native architecture only: a 32-bit (x86) or x32 system call kills the thread.
+    // Docker allows those too; its three architectures make a filter 3x longer (1001
+    // instructions instead of 337 on x86_64), and loading it costs every container 0.45 ms.
+    const profile = dockerDefaultProfile({ capabilities: c.capabilities });
+    filter = compileSeccomp({ ...profile, architectures: profile.architectures?.slice(0, 1) });
     if (defaultFilters.size >= 64) defaultFilters.clear();
     defaultFilters.set(key, filter);
   }
@@ -31,6 +35,10 @@ function processSteps(c: ContainerConfig, filter: Uint8Array | null): Step[] {
   const steps: Step[] = [];
   for (const r of c.rlimits) steps.push({ op: 'setrlimit', resource: r.resource, soft: r.soft, hard: r.hard });
   steps.push({ op: 'chdir', path: c.cwd }, { op: 'umask', mask: c.umask });
+  // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while the process still
+  // holds it (as runc does), so the filter also applies to the id and capability steps below.
+  const early = filter !== null && !c.noNewPrivileges;
+  if (early) steps.push({ op: 'seccomp', filter });
   // An unprivileged user namespace denies setgroups(2) (its gid_map was written with 'deny').
   if (c.userns === null || process.geteuid?.() === 0) steps.push({ op: 'setgroups', groups: c.additionalGids });
   steps.push({ op: 'setgid', gid: c.gid }, { op: 'setuid', uid: c.uid });
@@ -43,7 +51,7 @@ function processSteps(c: ContainerConfig, filter: Uint8Array | null): Step[] {
     ambient: [],
   });
   if (c.noNewPrivileges) steps.push({ op: 'noNewPrivileges' });
-  if (filter) steps.push({ op: 'seccomp', filter });
+  if (filter && !early) steps.push({ op: 'seccomp', filter });
   return steps;
 }
 

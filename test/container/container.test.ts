@@ -10,7 +10,7 @@ import { CGROUP_ROOT, isRoot, rmTmp, testName, tmpDir } from '../helpers/env';
 import { PROBE_BIN, parseProbe, type ProbeReport } from '../helpers/probe-program';
 import { removeSharedBusyboxRootfs, sharedBusyboxRootfs } from '../helpers/rootfs';
 import { capabilityNames } from '../../lib/capabilities';
-import { openFds } from '../helpers/proc';
+import { fdChanges, openFds, settled } from '../helpers/proc';
 
 const probeMount = { type: 'bind', source: PROBE_BIN, target: '/probe', readonly: true } as const;
 let cgroupParent: string | undefined;
@@ -102,6 +102,41 @@ describe('a container on the embedded default root', () => {
     expect(p.cwd).toBe('/tmp');
     expect(p.env).toEqual(['PATH=/usr/bin:/bin', 'FOO=bar']);
     expect(capabilityNames(p.capabilities.CapEff)).toEqual([]); // a non-root uid keeps none at exec
+  });
+});
+
+describe('security options', () => {
+  it('capabilities add/drop, rlimits, an OCI seccomp profile, sysctls, no_new_privs off', async () => {
+    const p = await probeIn({
+      capabilities: { drop: ['ALL'], add: ['CAP_NET_BIND_SERVICE', 'CAP_KILL'] },
+      rlimits: { nofile: { soft: 64, hard: 128 }, core: 0 },
+      noNewPrivileges: false,
+    });
+    expect(capabilityNames(p.capabilities.CapBnd).sort()).toEqual(['CAP_KILL', 'CAP_NET_BIND_SERVICE']);
+    expect(p.rlimits.nofile).toEqual({ soft: 64, hard: 128 });
+    expect(p.rlimits.core).toEqual({ soft: 0, hard: 0 });
+    expect(p.noNewPrivs).toBe(0);
+
+    const profile = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 18 /* EXDEV */ }] };
+    const r = await Container.run(base({ command: ['/bin/sh', '-c', 'mkdir /tmp/d 2>&1; grep Seccomp: /proc/self/status'], seccomp: profile }));
+    expect(r.stdout).toMatch(/Invalid cross-device link[\s\S]*Seccomp:\t2/);
+
+    const sysctl = await Container.run(base({ command: ['/bin/sh', '-c', 'cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/kernel/shmmni'], sysctl: { 'net.ipv4.ip_unprivileged_port_start': '80', 'kernel.shmmni': '1000' } }));
+    expect(sysctl.stdout).toBe('80\n1000\n');
+    expect(fs.readFileSync('/proc/sys/kernel/shmmni', 'utf8')).not.toBe('1000\n');
+  });
+
+  it('await using deletes the container', async () => {
+    let path_: string | undefined;
+    let pid = 0;
+    {
+      await using c = await Container.create(base({ command: ['/probe', 'sleep', '30'], stdio: 'ignore' }));
+      await c.start();
+      pid = c.pid;
+      path_ = c.cgroup?.path;
+    }
+    expect(fs.existsSync(`/proc/${pid}`)).toBe(false);
+    if (path_) expect(fs.existsSync(path_)).toBe(false);
   });
 });
 
@@ -263,7 +298,9 @@ describe('root filesystems', () => {
 });
 
 describe('faults', () => {
-  it('a failure at each plan step in turn names the step and leaves no process, cgroup, mount or fd', async () => {
+  // With a pty, a failure after the openConsole step leaves the master in flight in the
+  // console socket: closing the socket closes it.
+  it.each(['ignore', 'pty'] as const)("a failure at each plan step in turn names the step and leaves no process, cgroup, mount or fd (stdio '%s')", async (stdio) => {
     const mountsBefore = fs.readFileSync('/proc/self/mountinfo', 'utf8');
     // The netns pool's namespaces come and go on their own: they are not the container's.
     const fds = () => [...openFds()].filter(([, target]) => !target.startsWith('net:')).map(([fd]) => fd).sort();
@@ -274,7 +311,7 @@ describe('faults', () => {
       let error: (Error & { step?: string; code?: string; stepIndex?: number }) | undefined;
       let c: Container | undefined;
       try {
-        c = await Container.create(base({ command: ['/probe', 'exit', '0'], stdio: 'ignore' }), internals);
+        c = await Container.create(base({ command: ['/probe', 'exit', '0'], stdio }), internals);
         await c.start();
       } catch (e) {
         error = e as typeof error;
@@ -292,6 +329,7 @@ describe('faults', () => {
     }
     // Every kind of step the container uses was failed once, the exec last.
     expect(seen).toEqual(expect.arrayContaining(['dumpable', 'unshare', 'mount', 'bind', 'pivotRoot', 'mask', 'capabilities', 'seccomp', 'exec']));
+    if (stdio === 'pty') expect(seen).toContain('openConsole');
     expect(seen.at(-1)).toBe('exec');
   }, 120_000);
 });
@@ -359,21 +397,79 @@ describe('inherited fds (CVE-2024-21626)', () => {
 });
 
 describe('pty', () => {
-  it("stdio 'pty': a terminal with resize(), the program its session leader", async () => {
-    const c = await Container.create(base({ command: ['/bin/sh', '-c', 'tty; stty size; read x; echo got:$x'], stdio: 'pty', terminalSize: { cols: 100, rows: 40 } }));
+  // The netns pool's namespaces come and go on their own: they are not the container's.
+  const fds = () => new Map([...openFds()].filter(([, target]) => !target.startsWith('net:')));
+
+  /** Collects the terminal's output; `on` sees the text so far after each chunk. */
+  function watch(term: NonNullable<Container['terminal']>, on?: (text: string) => void): { text: () => string; closed: Promise<unknown> } {
+    let out = '';
+    term.on('data', (d: Buffer) => {
+      out += d.toString();
+      on?.(out);
+    });
+    return { text: () => out, closed: new Promise((resolve) => term.on('close', resolve)) };
+  }
+
+  it("stdio 'pty': a terminal made in the container (tty names its /dev/pts/0), sized, the program its session leader", async () => {
+    const script = 'tty; stty size; exec 3</dev/tty && echo ctty; read _ _ _ _ _ sid _ </proc/$$/stat; echo sid:$sid; read x; echo got:$x';
+    const c = await Container.create(base({ command: ['/bin/sh', '-c', script], stdio: 'pty', terminalSize: { cols: 100, rows: 40 } }));
     try {
       const term = c.terminal!;
-      let out = '';
-      term.on('data', (d: Buffer) => (out += d.toString()));
-      const ended = new Promise((resolve) => term.on('close', resolve));
+      expect(term.path).toBe('/dev/pts/0');
+      expect(term.slaveFd).toBe(-1);
+      expect([c.stdin, c.stdout, c.stderr]).toEqual([null, null, null]);
+      let typed = false;
+      // Typed once the program waits for it: the terminal echoes input as it arrives.
+      const { text, closed } = watch(term, (out) => {
+        if (!typed && out.includes('sid:')) {
+          typed = true;
+          term.write('hello\n');
+        }
+      });
       await c.start();
-      term.write('hello\n');
       expect(await c.wait()).toMatchObject({ exitCode: 0 });
-      await ended;
-      expect(out).toMatch(/^\/dev\/pts\/\d+\r\n40 100\r\nhello\r\ngot:hello\r\n$/);
+      await closed;
+      expect(text()).toMatch(/^\/dev\/pts\/0\r\n40 100\r\nctty\r\nsid:1\r\nhello\r\ngot:hello\r\n$/);
     } finally {
       await c.delete();
     }
+  });
+
+  it('resize() after start reaches the program (SIGWINCH); delete() closes the master and leaves no fd', async () => {
+    const before = fds();
+    const c = await Container.create(base({ command: ['/bin/sh', '-c', "trap 'echo winch; stty size' WINCH; echo ready; read x; echo done"], stdio: 'pty' }));
+    const master = c.terminal!.fd;
+    expect(master).toBeGreaterThanOrEqual(0);
+    try {
+      const term = c.terminal!;
+      let step = 0;
+      const { text } = watch(term, (out) => {
+        if (step === 0 && out.includes('ready\r\n')) {
+          step = 1;
+          term.resize(120, 30);
+        } else if (step === 1 && out.includes('30 120\r\n')) {
+          step = 2;
+          term.write('\n');
+        }
+      });
+      await c.start();
+      expect(await c.wait()).toMatchObject({ exitCode: 0 });
+      expect(text()).toContain('winch\r\n30 120\r\n');
+      expect(text()).toContain('done\r\n');
+      expect([term.cols, term.rows]).toEqual([120, 30]);
+    } finally {
+      await c.delete();
+    }
+    expect(c.terminal!.fd).toBe(-1);
+    expect(await settled(() => fdChanges(before, fds()))).toEqual([]);
+  });
+
+  it('delete() before start closes the master and the console socket', async () => {
+    const before = fds();
+    const c = await Container.create(base({ command: ['/bin/sh'], stdio: 'pty' }));
+    await c.delete();
+    expect(c.terminal!.fd).toBe(-1);
+    expect(await settled(() => fdChanges(before, fds()))).toEqual([]);
   });
 });
 

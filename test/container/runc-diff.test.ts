@@ -112,4 +112,46 @@ describe.skipIf(skip !== undefined)(`nsbox vs runc on the same bundle${skip ? ` 
     const keep = (l: string) => !INTENDED_MOUNTS.some((re) => re.test(l));
     expect(mountLines(nsbox).filter(keep)).toEqual(mountLines(runc).filter(keep));
   });
+
+  it('toOciSpec() writes a bundle runc runs into the same world as the container it came from', async () => {
+    const dir = tmpDir('tooci');
+    try {
+      fs.mkdirSync(path.join(dir, 'rootfs')); // runc refuses a symlinked root: bind it
+      execFileSync('mount', ['--bind', path.join(bundle, 'rootfs'), path.join(dir, 'rootfs')]);
+      const c = await Container.create({ command: [ROOTFS_PROBE], rootfs: path.join(bundle, 'rootfs'), hostname: 'round-trip', cgroupParent: path.join(CGROUP_ROOT, group), capabilities: { drop: ['CAP_CHOWN'] }, rlimits: { nofile: 256 } });
+      const spec = c.toOciSpec({ rootfs: 'rootfs' }) as unknown as Record<string, any>;
+      const out = collect(c);
+      await c.start();
+      const nsbox = parseProbe(await out);
+      await c.delete();
+      spec.linux.cgroupsPath = `/${group}/${group}-2`;
+      fs.writeFileSync(path.join(dir, 'config.json'), formatOciSpec(spec));
+      const runc = await new Promise<ProbeReport>((resolve, reject) => {
+        const p = spawnProcess('runc', ['run', '--bundle', dir, `${group}-2`], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '', stderr = '';
+        p.stdout.on('data', (d) => (stdout += d));
+        p.stderr.on('data', (d) => (stderr += d));
+        p.on('close', (code) => (code === 0 ? resolve(parseProbe(stdout)) : reject(new Error(`runc run: ${code}: ${stderr}`))));
+      });
+      expect(runc.hostname).toBe('round-trip');
+      expect(runc.capabilities).toEqual(nsbox.capabilities);
+      expect([runc.noNewPrivs, runc.seccomp]).toEqual([nsbox.noNewPrivs, nsbox.seccomp]);
+      expect(runc.rlimits).toEqual(nsbox.rlimits);
+      const keep = (l: string) => !INTENDED_MOUNTS.some((re) => re.test(l));
+      expect(mountLines(runc).filter(keep)).toEqual(mountLines(nsbox).filter(keep));
+    } finally {
+      execFileSync('umount', [path.join(dir, 'rootfs')]);
+      rmTmp(dir);
+    }
+  });
 });
+
+function collect(c: Container): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let s = '';
+    c.stdout!.setEncoding('utf8');
+    c.stdout!.on('data', (d: string) => (s += d));
+    c.stdout!.on('error', reject);
+    c.stdout!.on('end', () => resolve(s));
+  });
+}

@@ -1,11 +1,13 @@
 // A program on a pseudoterminal: the slave as its stdio and controlling terminal (setsid,
 // setctty), the master as a Duplex in this process with the window size set through it; the
-// stream ends cleanly once the program has exited, and no fd is left.
+// stream ends cleanly once the program has exited, and no fd is left. Then the terminal made
+// in the child (openConsole) on its own devpts instance, the master sent back over a socket.
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { openPty, type Pty } from '../../lib/pty';
-import { spawn, spawnWith } from '../../lib/spawn';
-import { ns, sh } from '../helpers/env';
+import type { Step } from '../../lib/plan';
+import { openConsoleSocket, openPty, type Pty } from '../../lib/pty';
+import { spawn, spawnWith, type StdioEntry } from '../../lib/spawn';
+import { isRoot, ns, sh, STRATEGIES } from '../helpers/env';
 import { expectNoLeaks, openFds } from '../helpers/proc';
 
 /** Everything the terminal prints until its end; `until` gets the text so far. */
@@ -107,3 +109,87 @@ describe('pty', () => {
     expect(fs.readdirSync('/proc/self/fd').map((fd) => { try { return fs.readlinkSync(`/proc/self/fd/${fd}`); } catch { return ''; } })).not.toContain(pty.path);
   });
 });
+
+describe('openConsole', () => {
+  // The child's own devpts instance on /dev/pts, as a container has: nothing mounted there
+  // propagates back. In a user namespace gid 5 (tty) is not mapped.
+  const devpts: Step[] = [
+    { op: 'mountSetattr', path: '/', recursive: true, propagation: 'private' },
+    { op: 'mount', source: 'devpts', target: '/dev/pts', type: 'devpts', flags: { nosuid: true, noexec: true }, data: `newinstance,ptmxmode=0666,mode=0620${isRoot ? ',gid=5' : ''}` },
+  ];
+
+  const cases: { name: string; stdio: StdioEntry[]; internals: (typeof STRATEGIES)[number]['internals'] }[] = [
+    ...STRATEGIES.map(({ name, internals }) => ({ name, stdio: ['ignore', 'ignore', 'ignore'] as StdioEntry[], internals })),
+    // fds 0-2 closed: the ptmx and the slave are opened onto them, and must be moved off.
+    { name: 'stdio closed', stdio: [null, null, null], internals: { vm: false } },
+  ];
+  it.each(cases)('the pty is made in the child: tty names /dev/pts/0 of its devpts, the controlling terminal, sized from here ($name)', async ({ stdio, internals }) => {
+    const before = openFds();
+    const sock = openConsoleSocket();
+    let pty: Pty;
+    let child;
+    try {
+      child = await spawnWith({
+        // The size after the input: the program runs before receive() sets it.
+        command: sh('tty; exec 3</dev/tty && echo ctty; read x; stty size; echo got:$x'),
+        namespaces: ns('mount', 'pid'),
+        stdio,
+        plan: [...devpts, { op: 'openConsole', socket: sock.childFd }],
+      }, internals);
+      pty = sock.receive({ cols: 100, rows: 40 });
+    } finally {
+      sock.close();
+    }
+    expect(pty.path).toBe('/dev/pts/0');
+    expect(pty.slaveFd).toBe(-1);
+    let typed = false;
+    const text = output(pty, (out) => {
+      if (!typed && out.includes('ctty\r\n')) {
+        typed = true;
+        pty.write('hello\n');
+      }
+    });
+    const [out, status] = await Promise.all([text, child.exited]);
+    expect(status).toEqual({ code: 0, signal: null });
+    expect(out).toBe('/dev/pts/0\r\nctty\r\nhello\r\n40 100\r\ngot:hello\r\n');
+    if (!pty.closed) await new Promise((r) => pty.once('close', r));
+    expect(await expectNoLeaks(before)).toEqual([]);
+  });
+
+  it('the socket must be above the stdio fds, and no setsid before it; failures name the step and leave no fd', async () => {
+    const before = openFds();
+    const sock = openConsoleSocket();
+    const notSocket = fs.openSync('/dev/null', 'r');
+    try {
+      const stdio: StdioEntry[] = ['ignore', 'ignore', 'ignore', 'ignore'];
+      await expect(spawnWith({ command: ['/bin/true'], stdio, plan: [{ op: 'openConsole', socket: 3 }] }, {}))
+        .rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('options.plan[0].socket') });
+      await expect(spawnWith({ command: ['/bin/true'], plan: [{ op: 'setsid' }, { op: 'openConsole', socket: sock.childFd }] }, {}))
+        .rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('options.plan[1]') });
+      // Nothing sent yet.
+      expect(() => sock.receive()).toThrow(expect.objectContaining({ code: 'EAGAIN', syscall: 'recvmsg' }));
+      const namespaces = ns('mount');
+      // No ptmx: an empty tmpfs on /dev/pts.
+      await expect(spawnWith({
+        command: ['/bin/true'],
+        namespaces,
+        stdio: 'ignore',
+        plan: [devpts[0], { op: 'mount', source: 'tmpfs', target: '/dev/pts', type: 'tmpfs' }, { op: 'openConsole', socket: sock.childFd }],
+      }, {})).rejects.toMatchObject({ code: 'ENOENT', syscall: 'open', path: '/dev/pts/ptmx', step: 'openConsole', stepIndex: 2 });
+      // Not a socket: the pty is made, the send fails.
+      const e = await spawnWith({ command: ['/bin/true'], namespaces, stdio: 'ignore', plan: [...devpts, { op: 'openConsole', socket: notSocket }] }, {}).catch((x) => x);
+      expect(e).toMatchObject({ code: 'ENOTSOCK', syscall: 'sendmsg', step: 'openConsole', stepIndex: 2 });
+      expect(e.path).toBeUndefined();
+      // A failure after the send: the master stays in the socket until it is closed.
+      await expect(spawnWith({ command: ['/no/such/program'], namespaces, stdio: 'ignore', plan: [...devpts, { op: 'openConsole', socket: sock.childFd }] }, {}))
+        .rejects.toMatchObject({ code: 'ENOENT', step: 'exec' });
+    } finally {
+      sock.close();
+      fs.closeSync(notSocket);
+    }
+    expect(sock.childFd).toBe(-1);
+    expect(() => sock.receive()).toThrow(expect.objectContaining({ code: 'ERR_NSBOX_CONSOLE_CLOSED' }));
+    expect(await expectNoLeaks(before)).toEqual([]);
+  });
+});
+
