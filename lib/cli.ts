@@ -33,10 +33,6 @@ Options:
   --help                  this text
 `;
 
-function parseSize(s: string): string {
-  return s;
-}
-
 function die(message: string): never {
   process.stderr.write(`nsbox: ${message}\n`);
   process.exit(125);
@@ -92,7 +88,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     for (const t of values.tmpfs ?? []) {
       const [target, size] = t.split(':');
-      mounts.push({ type: 'tmpfs', target, ...(size ? { size: parseSize(size) } : {}) });
+      mounts.push({ type: 'tmpfs', target, ...(size ? { size } : {}) });
     }
     const resources: NonNullable<ContainerOptions['resources']> = {};
     if (values.memory !== undefined) resources.memory = { max: values.memory as never };
@@ -130,7 +126,10 @@ export async function main(argv: string[]): Promise<number> {
   if (values.timeout !== undefined) options.timeout = Number(values.timeout);
   const tty = values.tty || options.stdio === 'pty';
   options.stdio = tty ? 'pty' : 'inherit';
-  if (tty && process.stdout.isTTY) options.terminalSize = { cols: process.stdout.columns, rows: process.stdout.rows };
+  // A terminal that reports no size (0×0, as some do) keeps the default 80×24.
+  if (tty && process.stdout.isTTY && process.stdout.columns > 0 && process.stdout.rows > 0) {
+    options.terminalSize = { cols: process.stdout.columns, rows: process.stdout.rows };
+  }
 
   const c = await Container.create(options);
   try {
@@ -142,7 +141,9 @@ export async function main(argv: string[]): Promise<number> {
       if (process.stdin.isTTY) process.stdin.setRawMode(true);
       process.stdin.pipe(term);
       term.pipe(process.stdout);
-      process.stdout.on('resize', () => term.resize(process.stdout.columns, process.stdout.rows));
+      process.stdout.on('resize', () => {
+        if (process.stdout.columns > 0 && process.stdout.rows > 0) term.resize(process.stdout.columns, process.stdout.rows);
+      });
     }
     await c.start();
     const r = await c.wait();

@@ -21,5 +21,5 @@ export * from './container/index';
 export { ociToOptions, optionsToOci, readBundle, parseOciSpec, formatOciSpec } from './container/oci';
 export type { OciSpec } from './container/oci';
 export { OciUnsupportedError } from './errors';
-export { openPty, Pty } from './pty';
-export type { PtyOptions } from './pty';
+export { openPty, openConsoleSocket, ptyFromMaster, Pty } from './pty';
+export type { PtyOptions, ConsoleSocket } from './pty';

@@ -71,11 +71,37 @@ export class Pty extends Duplex {
     socket.on('data', (chunk: Buffer) => {
       if (!this.push(chunk)) socket.pause();
     });
-    socket.on('end', () => this.push(null));
+    socket.on('end', () => {
+      this.#drain();
+      this.push(null);
+    });
     socket.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'EIO' && e.syscall === 'read') this.push(null);
       else this.destroy(e);
     });
+  }
+
+  /**
+   * libuv ends a stream on POLLHUP after a short read without reading on to the error
+   * (uv__stream_io), but what the program wrote just before it exited may not have reached
+   * the master yet: the kernel hands it over from a workqueue (tty_flip_buffer_push), and a
+   * read once the slave is closed waits for that and returns it, then EIO (n_tty_read).
+   * Read it here, at 'end', while the handle and so the fd are still open (non-blocking:
+   * libuv made it so).
+   */
+  #drain(): void {
+    if (this.#socket.destroyed) return;
+    const buf = Buffer.allocUnsafe(16384);
+    for (;;) {
+      let n: number;
+      try {
+        n = fs.readSync(this.#fd, buf);
+      } catch {
+        return; // EIO: all of it read; EAGAIN: nothing more
+      }
+      if (n === 0) return;
+      this.push(Buffer.from(buf.subarray(0, n)));
+    }
   }
 
   /** The master fd, owned by this stream; -1 once closed. */

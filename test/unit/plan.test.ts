@@ -93,6 +93,17 @@ describe('encodePlan', () => {
     expect(() => encodePlan([{ op: 'fork', x: 1 } as never], exec)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
   });
 
+  it('encodes openConsole (op 32, the socket fd); it makes its own session, so no setsid before it; a setctty may follow', () => {
+    const { ops, args, buffer } = decoded([{ op: 'openConsole', socket: 9 }, { op: 'setctty' }]);
+    expect(ops).toEqual(['openConsole', 'setctty', 'exec']);
+    expect(buffer.readUInt32LE(16)).toBe(32);
+    expect(args[0][0]).toBe(9);
+    expect(() => encodePlan([{ op: 'setsid' }, { op: 'openConsole', socket: 9 }], exec))
+      .toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('plan[1]') }));
+    expect(() => encodePlan([{ op: 'openConsole', socket: -1 }], exec)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('plan[0].socket') }));
+    expect(() => encodePlan([{ op: 'openConsole' } as never], exec)).toThrow(expect.objectContaining({ message: expect.stringContaining('plan[0].socket') }));
+  });
+
   it('encodes the internal wait mark as a WAIT step at its position, only when the caller allows it', () => {
     expect(decoded([{ op: 'setsid' }, { op: 'wait' }, { op: 'setsid' }]).ops).toEqual(['setsid', 'wait', 'setsid', 'exec']);
     expect(() => encodePlan([{ op: 'wait' }], exec)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
