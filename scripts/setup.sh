@@ -27,6 +27,7 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm install --no-audit --no-fund   # honours package-lock.json; its install script builds the addon from source
 fi
-if [ -f build/Makefile ]; then npx --no-install node-gyp build >/dev/null; else npx --no-install node-gyp rebuild >/dev/null; fi
+# A changed binding.gyp (a new source file, a library) needs the Makefile made again.
+if [ -f build/Makefile ] && [ build/Makefile -nt binding.gyp ]; then npx --no-install node-gyp build >/dev/null; else npx --no-install node-gyp rebuild >/dev/null; fi
 npm run --silent build:ts
 bash scripts/build-probe.sh   # the static probe the kernel tests run inside containers
