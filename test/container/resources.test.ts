@@ -59,9 +59,10 @@ describe.skipIf(skip !== undefined)(`limits${skip ? ` (skipped: ${skip})` : ''}`
   });
 
   it('stats() and events() of a running container', async () => {
-    const c = await Container.create(base({ command: ['/bin/sh', '-c', 'sleep 1 & sleep 1 & wait'], resources: { memory: { max: '64M' }, pids: { max: 10 } }, stdio: 'ignore' }));
+    const c = await Container.create(base({ command: ['/bin/sh', '-c', 'sleep 1 & sleep 1 & echo ready; wait'], resources: { memory: { max: '64M' }, pids: { max: 10 } }, stdio: ['ignore', 'pipe', 'ignore'] }));
     try {
       await c.start();
+      await new Promise((resolve) => c.stdout!.once('data', resolve)); // both sleeps forked
       const s = await c.stats();
       expect(s.pids?.current).toBeGreaterThanOrEqual(3);
       expect(s.memory?.current).toBeGreaterThan(0);
