@@ -42,6 +42,20 @@ const status = await child.exited;
 if (status.code !== 0 || NAMESPACE_TYPES.length !== 8) throw new Error('import failed');
 console.log('pack: import ok');
 JS
+cat > container.cjs <<'JS'
+// The Container from the installed package: the embedded default root, Docker's seccomp profile
+// compiled by the prebuilt addon's libseccomp.
+const { Container } = require('nsbox');
+Container.run({ command: ['/bin/sh', '-c', 'echo "$$ $(grep Seccomp: /proc/self/status | cut -f2)"'] }).then((r) => {
+  if (r.stdout !== '1 2\n' || r.reason !== 'exit') throw new Error(`container: ${JSON.stringify(r)}`);
+  console.log('pack: Container ok');
+}).catch((e) => { console.error(e); process.exit(1); });
+JS
 env -i HOME="$scratch" PATH="$bin" node check.cjs
 env -i HOME="$scratch" PATH="$bin" node check.mjs
+env -i HOME="$scratch" PATH="$bin" node container.cjs
+# The CLI as npm links it (node_modules/.bin/nsbox).
+test "$(env -i HOME="$scratch" PATH="$bin" node_modules/.bin/nsbox run --hostname packed -- /bin/sh -c 'hostname; exit 7'; echo "status $?")" = $'packed\nstatus 7' \
+  || { echo "pack: nsbox run failed"; exit 1; }
+echo "pack: nsbox run ok"
 echo "pack: ok ($tarball)"
