@@ -206,6 +206,8 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 const ID_MAX = 0xfffffffe;
 /** Defaults chosen by bench/spawn.js: see bench/README.md. */
 const DEFAULTS: SpawnInternals = { vm: process.arch === 'x64' };
+/** @internal */
+export const SPAWN_DEFAULTS: Readonly<SpawnInternals> = DEFAULTS;
 
 function idMap(name: string, value: unknown): string {
   const lines = v.array(name, value);
@@ -378,6 +380,9 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
     return new net.Socket({ fd, readable: i !== 0, writable: i === 0 });
   });
 
+  // Only the steps' names outlive the spawn: the closures below must not keep the encoded plan
+  // (the addon has its own copy) for as long as the child lives.
+  const described = plan.steps;
   return new Promise<Subprocess>((resolve, reject) => {
     let failure: Error | undefined;
     let child: Subprocess | undefined;
@@ -419,7 +424,7 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
         // An abort that signalled the forking process may have missed the grandchild.
         if (signal?.aborted) onAbort();
       } else if (event === EVENT.failed) {
-        failure = stepError(plan.steps, a, b, c);
+        failure = stepError(described, a, b, c);
       } else if (event === EVENT.exit) {
         exitedAlready = true;
         // Nobody reads stdin any more: close our end (as child_process does on exit).

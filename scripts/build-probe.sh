@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=test/probe/nsbox-probe.c
-out=build/probe/nsbox-probe
+out=test/probe/nsbox-probe
 if [ ! -x "$out" ] || [ "$src" -nt "$out" ]; then
   mkdir -p "$(dirname "$out")"
   # Built aside and renamed: a test running the old binary never sees a half-written one.

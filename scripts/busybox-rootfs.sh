@@ -50,5 +50,5 @@ chmod 644 "$dir/etc/passwd" "$dir/etc/group"
 if [ "$probe" = 1 ]; then
   mkdir -p "$dir/usr/local/bin"
   chmod 755 "$dir/usr/local" "$dir/usr/local/bin"
-  install -m 755 "$repo/build/probe/nsbox-probe" "$dir/usr/local/bin/nsbox-probe"
+  install -m 755 "$repo/test/probe/nsbox-probe" "$dir/usr/local/bin/nsbox-probe"
 fi

@@ -195,8 +195,6 @@ cp -a package.json tsconfig.json tsconfig.test.json vitest.config.ts vitest.vm.c
 if [ -d dist ]; then cp -a dist "$root/nsbox/"; fi
 mkdir -p "$root/nsbox/build/Release"
 cp build/Release/nsbox.node "$root/nsbox/build/Release/"
-# the static probe the container tests run inside containers
-if [ -f build/probe/nsbox-probe ]; then mkdir -p "$root/nsbox/build/probe" && cp -p build/probe/nsbox-probe "$root/nsbox/build/probe/"; fi
 tar -C "$repo" -c \
   --exclude=node_modules/typescript --exclude=node_modules/@types --exclude=node_modules/node-gyp \
   --exclude=node_modules/.vite --exclude=node_modules/.cache \

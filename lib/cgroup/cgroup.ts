@@ -39,7 +39,8 @@ export interface RemoveOptions extends WaitOptions {
 // The cgroup2 mount and the host's mode, read from mountinfo once: create() and open() are on
 // every container's start path, and neither changes while the process runs.
 let hierarchy: { mount: string; mode: CgroupMode } | undefined;
-function cgroup2(): { mount: string; mode: CgroupMode } {
+/** @internal The cgroup2 mount and the host's mode, read once; CgroupUnavailableError without one. */
+export function cgroup2(): { mount: string; mode: CgroupMode } {
   if (hierarchy) return hierarchy;
   const host = cgroupHost();
   if (!host.mount) {

@@ -5,15 +5,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { Cgroup } from '../cgroup/cgroup';
+import { Cgroup, cgroup2 } from '../cgroup/cgroup';
 import type { CgroupEvents, CgroupEventsOptions } from '../cgroup/events';
 import type { CgroupStats } from '../cgroup/stats';
-import { cgroupHost } from '../cgroup/discover';
 import { CgroupUnavailableError, InvalidArgValueError, NsboxSystemError, StateError } from '../errors';
 import type { NamespaceType } from '../namespaces';
 import type { Step } from '../plan';
 import { signalNumber } from '../signals';
-import { spawnHeld, spawnWith, type HeldProcess, type SpawnInternals, type SpawnOptions, type StdioEntry, type Subprocess } from '../spawn';
+import { SPAWN_DEFAULTS, spawnHeld, spawnWith, type HeldProcess, type SpawnInternals, type SpawnOptions, type StdioEntry, type Subprocess } from '../spawn';
 import * as v from '../validate';
 import { execSteps, securitySteps } from './security';
 import { filesystemSteps, protectionSteps } from './filesystem';
@@ -186,7 +185,12 @@ export class Container {
    * security), stopping just before exec. Nothing runs the program until {@link start}.
    * On failure nothing is left: no process, cgroup, mount or fd.
    */
-  static async create(options: ContainerOptions, internals: ContainerInternals = {}): Promise<Container> {
+  static create(options: ContainerOptions, internals: ContainerInternals = {}): Promise<Container> {
+    return Container.#create(options, internals, true);
+  }
+
+  /** `hold`: stop before exec until start(); without it (run()), the program starts at once. */
+  static async #create(options: ContainerOptions, internals: ContainerInternals, hold: boolean): Promise<Container> {
     const config = normalizeOptions(options);
     if (config.signal?.aborted) throw abortError(config.signal);
     const security = securitySteps(config);
@@ -222,7 +226,14 @@ export class Container {
         ...(cgroup ? { cgroup } : {}),
         ...(config.userns ? { uidMap: config.userns.uidMap, gidMap: config.userns.gidMap } : {}),
       };
-      const held = await spawnHeld(spawnOptions, internals.spawn);
+      let held: HeldProcess;
+      if (hold) {
+        held = await spawnHeld(spawnOptions, internals.spawn);
+      } else {
+        // Resolved once exec'd: start() only marks it running (run() saves a round trip).
+        const child = await spawnWith(spawnOptions, internals.spawn ?? SPAWN_DEFAULTS);
+        held = { child, release: () => Promise.resolve() };
+      }
       if (consoleSocket) {
         // Held: every step has run, so the master is in the socket.
         try {
@@ -262,7 +273,7 @@ export class Container {
     if (input !== undefined && typeof input !== 'string' && !(input instanceof Uint8Array)) {
       throw new InvalidArgValueError('options.input', input, 'must be a string or a Uint8Array');
     }
-    const c = await Container.create(rest, internals);
+    const c = await Container.#create(rest, internals, false);
     try {
       const out = collect(c.stdout);
       const err = collect(c.stderr);
@@ -538,12 +549,14 @@ function collect(stream: Readable | null): Promise<string> {
 async function makeCgroup(c: ContainerConfig): Promise<Cgroup | null> {
   const isRoot = process.geteuid?.() === 0;
   if (!isRoot && c.cgroupParent === undefined && c.resources === undefined) return null;
-  const host = cgroupHost();
-  if (!host.mount) {
-    if (c.resources === undefined && !isRoot) return null;
-    throw new CgroupUnavailableError(`no cgroup v2 hierarchy is mounted (cgroup mode: ${host.mode})`, host.modeHint);
+  let mount: string;
+  try {
+    mount = cgroup2().mount; // read once per process: this is on every container's start path
+  } catch (e) {
+    if (e instanceof CgroupUnavailableError && c.resources === undefined) return null; // no cgroup2 at all: no limits asked, none needed
+    throw e;
   }
-  const parent = c.cgroupParent ?? (isRoot ? path.join(host.mount, 'nsbox') : undefined);
+  const parent = c.cgroupParent ?? (isRoot ? path.join(mount, 'nsbox') : undefined);
   try {
     return await Cgroup.create(c.id, { ...(parent ? { parent } : {}), ...(c.resources ? { resources: c.resources } : {}) });
   } catch (e) {

@@ -9,7 +9,7 @@ import type { SpawnInternals, SpawnOptions } from '../../lib/spawn';
 import { repoRoot, run } from './env';
 
 export const PROBE_SOURCE = path.join(repoRoot, 'test', 'probe', 'nsbox-probe.c');
-const PROBE_PATH = path.join(repoRoot, 'build', 'probe', 'nsbox-probe');
+const PROBE_PATH = path.join(repoRoot, 'test', 'probe', 'nsbox-probe');
 
 /** The built probe's absolute path; throws, saying how to build it, when it is missing or older than its source. */
 export function probeBinary(): string {
@@ -25,7 +25,7 @@ export function probeBinary(): string {
   return PROBE_PATH;
 }
 
-/** build/probe/nsbox-probe, checked when this module loads (see {@link probeBinary}). */
+/** test/probe/nsbox-probe, checked when this module loads (see {@link probeBinary}). */
 export const PROBE_BIN = probeBinary();
 
 /** The capability sets as /proc/PID/status names them. */
