@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Container, type ContainerOptions } from '../../lib/container/index';
 import { DEFAULT_CAPABILITIES, DEFAULT_MASKED_PATHS } from '../../lib/container/defaults';
 import { stagingDir } from '../../lib/container/filesystem';
-import { CGROUP_ROOT, isRoot, rmTmp, testName, tmpDir } from '../helpers/env';
+import { CGROUP_ROOT, isRoot, rmTmp, testName, text, tmpDir } from '../helpers/env';
 import { PROBE_BIN, parseProbe, type ProbeReport } from '../helpers/probe-program';
 import { removeSharedBusyboxRootfs, sharedBusyboxRootfs } from '../helpers/rootfs';
 import { capabilityNames } from '../../lib/capabilities';
@@ -344,7 +344,7 @@ describe('exec', () => {
     try {
       await c.start();
       const p = await c.exec(['/probe']);
-      const [out, status] = await Promise.all([collectText(p.stdout), p.exited]);
+      const [out, status] = await Promise.all([text(p.stdout), p.exited]);
       expect(status).toEqual({ code: 0, signal: null });
       const r = parseProbe(out);
       expect(r.hostname).toBe('exec-box');
@@ -375,7 +375,7 @@ describe('exec', () => {
       const inner = Number(fs.readFileSync(`/proc/${held.pid}/status`, 'utf8').match(/^NSpid:.*\s(\d+)$/m)![1]);
       const tryExe = async (pid: number) => {
         const p = await c.exec(['/probe', 'try', 'openexe', String(pid)]);
-        const [out] = await Promise.all([collectText(p.stdout), p.exited]);
+        const [out] = await Promise.all([text(p.stdout), p.exited]);
         return JSON.parse(out);
       };
       // The control: the container's own first process is dumpable, and root in the container may open its exe.
@@ -477,19 +477,9 @@ describe('pty', () => {
   });
 });
 
-function collectText(stream: NodeJS.ReadableStream | null): Promise<string> {
-  if (!stream) return Promise.resolve('');
-  return new Promise((resolve, reject) => {
-    let s = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (d: string) => (s += d));
-    stream.on('error', reject);
-    stream.on('end', () => resolve(s));
-  });
-}
 
 async function probeOf(c: Container): Promise<ProbeReport> {
   const p = await c.exec(['/probe']);
-  const [out] = await Promise.all([collectText(p.stdout), p.exited]);
+  const [out] = await Promise.all([text(p.stdout), p.exited]);
   return parseProbe(out);
 }

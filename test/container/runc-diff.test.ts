@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Container } from '../../lib/container/index';
 import { formatOciSpec, parseOciSpec } from '../../lib/container/oci';
-import { CGROUP_ROOT, isRoot, rmTmp, testName, tmpDir } from '../helpers/env';
+import { CGROUP_ROOT, isRoot, rmTmp, testName, text, tmpDir } from '../helpers/env';
 import { parseProbe, type ProbeReport } from '../helpers/probe-program';
 import { makeBusyboxRootfs, ROOTFS_PROBE } from '../helpers/rootfs';
 
@@ -120,7 +120,7 @@ describe.skipIf(skip !== undefined)(`nsbox vs runc on the same bundle${skip ? ` 
       execFileSync('mount', ['--bind', path.join(bundle, 'rootfs'), path.join(dir, 'rootfs')]);
       const c = await Container.create({ command: [ROOTFS_PROBE], rootfs: path.join(bundle, 'rootfs'), hostname: 'round-trip', cgroupParent: path.join(CGROUP_ROOT, group), capabilities: { drop: ['CAP_CHOWN'] }, rlimits: { nofile: 256 } });
       const spec = c.toOciSpec({ rootfs: 'rootfs' }) as unknown as Record<string, any>;
-      const out = collect(c);
+      const out = text(c.stdout);
       await c.start();
       const nsbox = parseProbe(await out);
       await c.delete();
@@ -145,13 +145,3 @@ describe.skipIf(skip !== undefined)(`nsbox vs runc on the same bundle${skip ? ` 
     }
   });
 });
-
-function collect(c: Container): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let s = '';
-    c.stdout!.setEncoding('utf8');
-    c.stdout!.on('data', (d: string) => (s += d));
-    c.stdout!.on('error', reject);
-    c.stdout!.on('end', () => resolve(s));
-  });
-}
