@@ -69,11 +69,16 @@ export interface ExecOptions {
   cwd?: string;
   /** @default the container's user */
   user?: { uid: number; gid: number; additionalGids?: readonly number[] };
-  /** @default 'pipe' */
-  stdio?: 'pipe' | 'inherit' | 'ignore' | readonly [ContainerStdioEntry, ContainerStdioEntry, ContainerStdioEntry];
+  /** 'pty': a terminal of its own in the container's devpts, as the process's `terminal`. @default 'pipe' */
+  stdio?: 'pipe' | 'inherit' | 'ignore' | 'pty' | readonly [ContainerStdioEntry, ContainerStdioEntry, ContainerStdioEntry];
+  /** The pty's size with stdio 'pty'. @default { cols: 80, rows: 24 } */
+  terminalSize?: { cols: number; rows: number };
   /** Kills the process when aborted. */
   signal?: AbortSignal;
 }
+
+/** A process exec'd into a container: a {@link Subprocess}, with its terminal for stdio 'pty'. */
+export type ExecProcess = Subprocess & { readonly terminal: Pty | null };
 
 /** @internal Knobs for tests and benchmarks: the fault hook, spawn's internals. */
 export interface ContainerInternals {
@@ -388,33 +393,53 @@ export class Container {
    * and the security settings (capabilities, seccomp, no_new_privs) of the container.
    * Resolves once it has started; its `exited` says how it ended.
    */
-  async exec(command: readonly string[], options: ExecOptions = {}, internals: ContainerInternals = {}): Promise<Subprocess> {
+  async exec(command: readonly string[], options: ExecOptions = {}, internals: ContainerInternals = {}): Promise<ExecProcess> {
     if (this.#state !== 'running') throw new ContainerStateError('exec in', this.#state);
     const o = v.object('options', options);
-    v.knownKeys('options', o, ['env', 'cwd', 'user', 'stdio', 'signal']);
+    v.knownKeys('options', o, ['env', 'cwd', 'user', 'stdio', 'terminalSize', 'signal']);
     const config = normalizeOptions({
       command,
       env: o.env ?? Object.fromEntries(this.#config.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
       cwd: o.cwd ?? this.#config.cwd,
       user: o.user ?? { uid: this.#config.uid, gid: this.#config.gid, additionalGids: this.#config.additionalGids },
       stdio: o.stdio ?? 'pipe',
+      ...(o.terminalSize !== undefined ? { terminalSize: o.terminalSize } : {}),
       ...(this.#config.userns ? { userNamespace: { uidMap: this.#config.userns.uidMap, gidMap: this.#config.userns.gidMap } } : {}),
     });
     const merged: ContainerConfig = { ...this.#config, command: config.command, env: config.env, cwd: config.cwd, uid: config.uid, gid: config.gid, additionalGids: config.additionalGids };
     const signal = o.signal as AbortSignal | undefined;
     const pidfd = this.#held.child.pidfd;
     if (pidfd < 0) throw new ContainerStateError('exec in', 'stopped');
-    const child = await spawnWith({
-      command: config.command,
-      env: Object.fromEntries(config.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
-      plan: execSteps(merged, pidfd, [...this.#namespaces, 'cgroup']),
-      stdio: stdioOf(config.stdio === 'pty' ? ['pipe', 'pipe', 'pipe'] : config.stdio),
-      ...(this.cgroup ? { cgroup: this.cgroup } : {}),
-      ...(signal ? { signal } : {}),
-    }, internals.spawn ?? {});
-    this.#execs.add(child);
-    void child.exited.then(() => this.#execs.delete(child));
-    return child;
+    // With a pty, the process makes its terminal in the container's devpts once it has joined
+    // (after the fork: the grandchild is no session leader, so it may start a session).
+    const consoleSocket = config.stdio === 'pty' ? openConsoleSocket() : null;
+    let terminal: Pty | null = null;
+    try {
+      const plan = execSteps(merged, pidfd, [...this.#namespaces, 'cgroup']);
+      if (consoleSocket) plan.splice(plan.findIndex((s) => s.op === 'fork') + 1, 0, { op: 'openConsole', socket: consoleSocket.childFd });
+      const child = await spawnWith({
+        command: config.command,
+        env: Object.fromEntries(config.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
+        plan,
+        stdio: config.stdio === 'pty' ? ['ignore', 'ignore', 'ignore'] : stdioOf(config.stdio),
+        ...(this.cgroup ? { cgroup: this.cgroup } : {}),
+        ...(signal ? { signal } : {}),
+      }, internals.spawn ?? {});
+      if (consoleSocket) {
+        try {
+          terminal = consoleSocket.receive(config.terminalSize);
+        } catch (e) {
+          child.kill('SIGKILL');
+          await child.exited;
+          throw e;
+        }
+      }
+      this.#execs.add(child);
+      void child.exited.then(() => this.#execs.delete(child));
+      return Object.assign(child, { terminal });
+    } finally {
+      consoleSocket?.close();
+    }
   }
 
   /** The cgroup's statistics: CPU, memory, pids, io, pressure. */

@@ -401,6 +401,20 @@ describe('inherited fds (CVE-2024-21626)', () => {
 });
 
 describe('pty', () => {
+  it("exec with stdio 'pty': its own terminal in the container's devpts", async () => {
+    const c = await Container.create(base({ command: ['/probe', 'sleep', '30'], stdio: 'ignore' }));
+    try {
+      await c.start();
+      const p = await c.exec(['/bin/sh', '-c', 'tty; stty size'], { stdio: 'pty', terminalSize: { cols: 90, rows: 30 } });
+      const out = await text(p.terminal);
+      expect(await p.exited).toEqual({ code: 0, signal: null });
+      expect(out).toMatch(/^\/dev\/pts\/\d+\r\n30 90\r\n$/);
+    } finally {
+      await c.delete();
+    }
+  });
+
+
   // The netns pool's namespaces come and go on their own: they are not the container's.
   const fds = () => new Map([...openFds()].filter(([, target]) => !target.startsWith('net:')));
 
