@@ -129,10 +129,6 @@ function namespacesOf(c: ContainerConfig): NamespaceType[] {
   return types;
 }
 
-function stdioOf(entries: readonly ContainerStdioEntry[]): StdioEntry[] {
-  return entries.map((e) => e);
-}
-
 /**
  * A Linux container: its own namespaces, cgroup and root filesystem, secure by default
  * (Docker's capabilities, seccomp profile, masked paths; no new privileges).
@@ -220,7 +216,7 @@ export class Container {
         ...security,
       ];
       // With a pty, /dev/null until the openConsole step puts the terminal on 0-2.
-      const stdio: StdioEntry[] = config.stdio === 'pty' ? ['ignore', 'ignore', 'ignore'] : stdioOf(config.stdio);
+      const stdio: StdioEntry[] = config.stdio === 'pty' ? ['ignore', 'ignore', 'ignore'] : [...config.stdio];
       const namespaces = namespacesOf(config);
       const spawnOptions: SpawnOptions = {
         command: config.command,
@@ -371,8 +367,11 @@ export class Container {
       }
       return;
     }
-    // Without a cgroup, all = the first process: its pid namespace ends with it.
-    this.#held.child.kill(all ? 'SIGKILL' : signal);
+    if (all && signal !== 'SIGKILL') {
+      throw new CgroupUnavailableError(`kill(${signal}, { all: true }) needs the container's cgroup to find every process; container ${this.id} has none (rootless, without a delegated subtree)`);
+    }
+    // Without a cgroup, SIGKILL to the first process ends its whole pid namespace.
+    this.#held.child.kill(signal);
   }
 
   /** Freezes every process in the container (cgroup.freeze). */
@@ -421,7 +420,7 @@ export class Container {
         command: config.command,
         env: Object.fromEntries(config.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
         plan,
-        stdio: config.stdio === 'pty' ? ['ignore', 'ignore', 'ignore'] : stdioOf(config.stdio),
+        stdio: config.stdio === 'pty' ? ['ignore', 'ignore', 'ignore'] : [...config.stdio],
         ...(this.cgroup ? { cgroup: this.cgroup } : {}),
         ...(signal ? { signal } : {}),
       }, internals.spawn ?? {});
