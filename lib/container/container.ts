@@ -52,7 +52,7 @@ export interface ContainerResult {
 }
 
 export interface RunResult extends ContainerResult {
-  /** What the program wrote to stdout and stderr ('pipe' stdio), decoded as UTF-8. */
+  /** What the program wrote to stdout and stderr ('pipe' stdio; with 'pty', stdout is the terminal's output), decoded as UTF-8. */
   stdout: string;
   stderr: string;
 }
@@ -276,10 +276,12 @@ export class Container {
     }
     const c = await Container.#create(rest, internals, false);
     try {
-      const out = collect(c.stdout);
+      // With a pty, stdout is what the terminal shows (read it, or a full terminal blocks the program).
+      const out = collect(c.terminal ?? c.stdout);
       const err = collect(c.stderr);
       await c.start();
       if (c.stdin) c.stdin.end(input);
+      else if (c.terminal && input !== undefined) c.terminal.write(input);
       const [result, stdout, stderr] = await Promise.all([c.wait(), out, err]);
       return { ...result, stdout, stderr };
     } finally {

@@ -401,6 +401,11 @@ describe('inherited fds (CVE-2024-21626)', () => {
 });
 
 describe('pty', () => {
+  it("Container.run with stdio 'pty': stdout is what the terminal showed", async () => {
+    const r = await Container.run(base({ command: ['/bin/sh', '-c', 'tty; test -t 0 && echo is-a-tty'], stdio: 'pty' }));
+    expect(r).toMatchObject({ exitCode: 0, stdout: '/dev/pts/0\r\nis-a-tty\r\n', stderr: '' });
+  });
+
   it("exec with stdio 'pty': its own terminal in the container's devpts", async () => {
     const c = await Container.create(base({ command: ['/probe', 'sleep', '30'], stdio: 'ignore' }));
     try {
