@@ -205,6 +205,10 @@ export class Container {
       if (config.stdio === 'pty') consoleSocket = openConsoleSocket();
       const plan: Step[] = [
         { op: 'dumpable', value: false },
+        // Its own session and process group, as runc's init: out of Node's, so a terminal's
+        // Ctrl-C does not reach it, and the kernel's orphaned-group check at every child's exit
+        // does not walk every live container (kill_orphaned_pgrp). openConsole makes its own.
+        ...(config.stdio === 'pty' ? [] : [{ op: 'setsid' } as const]),
         // After CLONE_INTO_CGROUP: a cgroup namespace made here is rooted at the container's group.
         { op: 'unshare', types: ['cgroup'] },
         ...filesystemSteps(config, { cgroupns: true }),
@@ -417,7 +421,8 @@ export class Container {
     let terminal: Pty | null = null;
     try {
       const plan = execSteps(merged, pidfd, [...this.#namespaces, 'cgroup']);
-      if (consoleSocket) plan.splice(plan.findIndex((s) => s.op === 'fork') + 1, 0, { op: 'openConsole', socket: consoleSocket.childFd });
+      // After the fork (the grandchild is no group leader): its own session, or its terminal's.
+      plan.splice(plan.findIndex((s) => s.op === 'fork') + 1, 0, consoleSocket ? { op: 'openConsole', socket: consoleSocket.childFd } : { op: 'setsid' });
       const child = await spawnWith({
         command: config.command,
         env: Object.fromEntries(config.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),

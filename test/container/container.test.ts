@@ -196,6 +196,10 @@ describe('lifecycle', () => {
     try {
       await c.start();
       await new Promise((resolve) => c.stdout!.once('data', resolve));
+      // Its own session and process group (as runc's init): a terminal's Ctrl-C to Node's group misses it.
+      const stat = fs.readFileSync(`/proc/${c.pid}/stat`, 'utf8');
+      const [pgrp, session] = stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(2, 4).map(Number);
+      expect([pgrp, session]).toEqual([c.pid, c.pid]);
       await c.kill('SIGTERM');
       expect(await c.wait()).toMatchObject({ exitCode: 42, reason: 'exit' });
     } finally {
