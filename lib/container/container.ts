@@ -228,7 +228,10 @@ export class Container {
         namespaces,
         plan,
         stdio,
-        ...(cgroup ? { cgroup } : {}),
+        // By path: spawn opens it for CLONE_INTO_CGROUP and closes it again. A Cgroup's own fd
+        // would stay open as long as the container lives, and every fd Node holds is copied
+        // into, and closed at exec in, every later child (dup_fd, close-on-exec).
+        ...(cgroup ? { cgroup: cgroup.path } : {}),
         ...(config.userns ? { uidMap: config.userns.uidMap, gidMap: config.userns.gidMap } : {}),
       };
       let held: HeldProcess;
@@ -428,7 +431,7 @@ export class Container {
         env: Object.fromEntries(config.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
         plan,
         stdio: config.stdio === 'pty' ? ['ignore', 'ignore', 'ignore'] : [...config.stdio],
-        ...(this.cgroup ? { cgroup: this.cgroup } : {}),
+        ...(this.cgroup ? { cgroup: this.cgroup.path } : {}),
         ...(signal ? { signal } : {}),
       }, internals.spawn ?? {});
       if (consoleSocket) {
