@@ -15,6 +15,7 @@
 // Everything it makes (containers, runc state, cgroups, the temp dir) is removed at the end,
 // on failure and on Ctrl-C too.
 'use strict';
+const { summarize, drift } = require('./stats');
 
 const childProcess = require('node:child_process');
 const fs = require('node:fs');
@@ -206,29 +207,6 @@ const STAGE_ROWS = [
 
 // ---------------------------------------------------------------- statistics
 
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.ceil((p / 100) * sorted.length); // nearest rank
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
-}
-function summarize(samples) {
-  const sorted = Float64Array.from(samples).sort();
-  return {
-    n: samples.length,
-    p50: percentile(sorted, 50),
-    p99: percentile(sorted, 99),
-    mean: samples.reduce((s, x) => s + x, 0) / samples.length,
-    min: sorted[0],
-    max: sorted[sorted.length - 1],
-  };
-}
-function drift(samples) {
-  const k = Math.max(1, Math.floor(samples.length / 10));
-  return {
-    firstTenthP50: percentile(Float64Array.from(samples.slice(0, k)).sort(), 50),
-    lastTenthP50: percentile(Float64Array.from(samples.slice(-k)).sort(), 50),
-  };
-}
 function stageSummary(list) {
   const out = {};
   for (const [k] of STAGE_ROWS) {

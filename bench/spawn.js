@@ -7,6 +7,7 @@
 // Needs root (new mount/uts/ipc/pid/net namespaces without a user namespace) and the
 // addon and dist/ built (`npm run build:ts`).
 'use strict';
+const { summarize, drift } = require('./stats');
 
 const childProcess = require('node:child_process');
 const fs = require('node:fs');
@@ -118,33 +119,6 @@ const VARIANTS = [
 ];
 
 // ---------------------------------------------------------------- statistics
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.ceil((p / 100) * sorted.length); // nearest rank
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
-}
-
-function summarize(samples) {
-  const sorted = Float64Array.from(samples).sort();
-  const mean = samples.reduce((s, x) => s + x, 0) / samples.length;
-  return {
-    n: samples.length,
-    p50: percentile(sorted, 50),
-    p99: percentile(sorted, 99),
-    mean,
-    min: sorted[0],
-    max: sorted[sorted.length - 1],
-  };
-}
-
-/** p50 of the first and of the last tenth of the runs, in run order: drift over the run. */
-function drift(samples) {
-  const k = Math.max(1, Math.floor(samples.length / 10));
-  const first = Float64Array.from(samples.slice(0, k)).sort();
-  const last = Float64Array.from(samples.slice(-k)).sort();
-  return { firstTenthP50: percentile(first, 50), lastTenthP50: percentile(last, 50) };
-}
 
 /** CPU seconds: the whole machine busy, this process, and its reaped children (/proc). */
 function cpuTimes() {

@@ -136,6 +136,14 @@ export class OutOfRangeError extends RangeError {
   }
 }
 
+/** The error an aborted `signal` rejects with, as Node's own APIs do (`AbortError`, `ABORT_ERR`). */
+export function abortError(signal: AbortSignal): Error {
+  const e = new Error('The operation was aborted', { cause: signal.reason });
+  e.name = 'AbortError';
+  (e as Error & { code: string }).code = 'ABORT_ERR';
+  return e;
+}
+
 /** Misuse of an object's lifecycle (killing an exited process, …), with a stable code. */
 export class StateError extends Error {
   constructor(

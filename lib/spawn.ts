@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import type { NativeSpawnOptions } from '../types/native';
-import { InvalidArgValueError, NsboxSystemError, StateError, namespaceHint, withHint } from './errors';
+import { abortError, InvalidArgValueError, NsboxSystemError, StateError, namespaceHint, withHint } from './errors';
 import { namespaceFlags, namespaceTypes, type NamespaceType } from './namespaces';
 import { CGROUP2_SUPER_MAGIC } from './cgroup/discover';
 import { native } from './native';
@@ -209,28 +209,32 @@ const DEFAULTS: SpawnInternals = { vm: process.arch === 'x64' };
 /** @internal */
 export const SPAWN_DEFAULTS: Readonly<SpawnInternals> = DEFAULTS;
 
-function idMap(name: string, value: unknown): string {
+/** Validates uid_map/gid_map lines (user_namespaces(7): 1 to 340 of them), naming the option. */
+export function idMappings(name: string, value: unknown): IdMapping[] {
   const lines = v.array(name, value);
   if (lines.length === 0 || lines.length > 340) throw new InvalidArgValueError(name, value, 'must have 1 to 340 lines');
-  return lines
-    .map((line, i) => {
-      const o = v.object(`${name}[${i}]`, line);
-      v.knownKeys(`${name}[${i}]`, o, ['containerId', 'hostId', 'size']);
-      const c = v.integer(`${name}[${i}].containerId`, o.containerId, 0, ID_MAX);
-      const h = v.integer(`${name}[${i}].hostId`, o.hostId, 0, ID_MAX);
-      const s = v.integer(`${name}[${i}].size`, o.size, 1, ID_MAX + 1 - Math.max(c, h));
-      return `${c} ${h} ${s}\n`;
-    })
-    .join('');
+  return lines.map((line, i) => {
+    const o = v.object(`${name}[${i}]`, line);
+    v.knownKeys(`${name}[${i}]`, o, ['containerId', 'hostId', 'size']);
+    const containerId = v.integer(`${name}[${i}].containerId`, o.containerId, 0, ID_MAX);
+    const hostId = v.integer(`${name}[${i}].hostId`, o.hostId, 0, ID_MAX);
+    const size = v.integer(`${name}[${i}].size`, o.size, 1, ID_MAX + 1 - Math.max(containerId, hostId));
+    return { containerId, hostId, size };
+  });
 }
 
-function envList(value: unknown): string[] {
-  const env = v.object('options.env', value);
+function idMap(name: string, value: unknown): string {
+  return idMappings(name, value).map((m) => `${m.containerId} ${m.hostId} ${m.size}\n`).join('');
+}
+
+/** An environment object as `KEY=value` strings (undefined values left out), validated. */
+export function envList(value: unknown, name = 'options.env'): string[] {
+  const env = v.object(name, value);
   const list: string[] = [];
   for (const [k, val] of Object.entries(env)) {
     if (val === undefined) continue;
-    if (k === '' || k.includes('=') || k.includes('\0')) throw new InvalidArgValueError(`options.env`, k, 'has an invalid variable name');
-    list.push(`${k}=${v.string(`options.env.${k}`, val, { empty: true })}`);
+    if (k === '' || k.includes('=') || k.includes('\0')) throw new InvalidArgValueError(name, k, 'has an invalid variable name');
+    list.push(`${k}=${v.string(`${name}.${k}`, val, { empty: true })}`);
   }
   return list;
 }
@@ -252,13 +256,6 @@ function prepareStdio(value: unknown): number[] {
     if (typeof e === 'number') return v.integer(name, e, 0, 0x7fffffff);
     throw new InvalidArgValueError(name, e, "must be 'pipe', 'inherit', 'ignore', an fd or null");
   });
-}
-
-function abortError(signal: AbortSignal): Error {
-  const e = new Error('The operation was aborted', { cause: signal.reason });
-  e.name = 'AbortError';
-  (e as Error & { code: string }).code = 'ABORT_ERR';
-  return e;
 }
 
 /**

@@ -6,9 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { Cgroup, cgroup2 } from '../cgroup/cgroup';
+import { parseFlatKeyed, parseSingle } from '../cgroup/parse';
 import type { CgroupEvents, CgroupEventsOptions } from '../cgroup/events';
 import type { CgroupStats } from '../cgroup/stats';
-import { CgroupUnavailableError, InvalidArgValueError, NsboxSystemError, StateError } from '../errors';
+import { abortError, CgroupUnavailableError, InvalidArgValueError, NsboxSystemError, StateError } from '../errors';
 import type { NamespaceType } from '../namespaces';
 import type { Step } from '../plan';
 import { signalNumber } from '../signals';
@@ -85,8 +86,6 @@ export interface ContainerInternals {
   spawn?: SpawnInternals;
 }
 
-const KILL_REASONS = new Set<ExitReason>(['timeout', 'aborted']);
-
 /** An illegal lifecycle move: `code` is always ERR_NSBOX_CONTAINER_STATE; `operation` and `state` say which. */
 export class ContainerStateError extends StateError {
   constructor(
@@ -97,29 +96,28 @@ export class ContainerStateError extends StateError {
   }
 }
 
-function abortError(signal: AbortSignal): Error {
-  const e = new Error('The operation was aborted', { cause: signal.reason });
-  e.name = 'AbortError';
-  (e as Error & { code: string }).code = 'ABORT_ERR';
-  return e;
-}
-
-function readCounter(dir: string, file: string, key: string): number {
+/** A flat keyed file of the group (`cpu.stat`, `memory.events`), or {} where it has none. */
+function flatKeyed(dir: string, file: string): Record<string, number> {
   try {
-    const m = new RegExp(`^${key} (\\d+)$`, 'm').exec(fs.readFileSync(path.join(dir, file), 'utf8'));
-    return m ? Number(m[1]) : 0;
+    return parseFlatKeyed(fs.readFileSync(path.join(dir, file), 'utf8'), file);
   } catch {
-    return 0;
+    return {};
   }
 }
 
-function readNumber(dir: string, file: string): number | undefined {
+/** A single-value file of the group (`memory.peak`), or undefined where it has none. */
+function single(dir: string, file: string): number | undefined {
   try {
-    const n = Number(fs.readFileSync(path.join(dir, file), 'utf8').trim());
-    return Number.isFinite(n) ? n : undefined;
+    const n = parseSingle(fs.readFileSync(path.join(dir, file), 'utf8'), file);
+    return n === 'max' ? undefined : n;
   } catch {
     return undefined;
   }
+}
+
+/** `KEY=value` strings back into the object spawn takes. */
+function envObject(list: readonly string[]): Record<string, string> {
+  return Object.fromEntries(list.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
 }
 
 function namespacesOf(c: ContainerConfig): NamespaceType[] {
@@ -153,7 +151,8 @@ export class Container {
   readonly #held: HeldProcess;
   readonly #namespaces: NamespaceType[];
   #state: ContainerState = 'created';
-  #killedFor: ExitReason | undefined;
+  /** Set when nsbox ended it for `timeout` or `signal`. */
+  #killedFor: 'timeout' | 'aborted' | undefined;
   #startedAt = 0;
   #timer: NodeJS.Timeout | undefined;
   #result: Promise<ContainerResult>;
@@ -224,7 +223,7 @@ export class Container {
       const namespaces = namespacesOf(config);
       const spawnOptions: SpawnOptions = {
         command: config.command,
-        env: Object.fromEntries(config.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
+        env: envObject(config.env),
         namespaces,
         plan,
         stdio,
@@ -407,7 +406,7 @@ export class Container {
     v.knownKeys('options', o, ['env', 'cwd', 'user', 'stdio', 'terminalSize', 'signal']);
     const config = normalizeOptions({
       command,
-      env: o.env ?? Object.fromEntries(this.#config.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
+      env: o.env ?? envObject(this.#config.env),
       cwd: o.cwd ?? this.#config.cwd,
       user: o.user ?? { uid: this.#config.uid, gid: this.#config.gid, additionalGids: this.#config.additionalGids },
       stdio: o.stdio ?? 'pipe',
@@ -428,7 +427,7 @@ export class Container {
       plan.splice(plan.findIndex((s) => s.op === 'fork') + 1, 0, consoleSocket ? { op: 'openConsole', socket: consoleSocket.childFd } : { op: 'setsid' });
       const child = await spawnWith({
         command: config.command,
-        env: Object.fromEntries(config.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
+        env: envObject(config.env),
         plan,
         stdio: config.stdio === 'pty' ? ['ignore', 'ignore', 'ignore'] : [...config.stdio],
         ...(this.cgroup ? { cgroup: this.cgroup.path } : {}),
@@ -513,7 +512,7 @@ export class Container {
   }
 
   /** Ends the whole container for `timeout` or `signal`. */
-  async #end(reason: ExitReason): Promise<void> {
+  async #end(reason: 'timeout' | 'aborted'): Promise<void> {
     if (this.#state === 'stopped' || this.#state === 'deleted' || this.#killedFor) return;
     this.#killedFor = reason;
     try {
@@ -532,19 +531,17 @@ export class Container {
     const dir = this.cgroup?.path;
     let reason: ExitReason = status.signal ? 'signal' : 'exit';
     const failed = status.signal !== null || status.code !== 0;
-    if (this.#killedFor && KILL_REASONS.has(this.#killedFor)) reason = this.#killedFor;
-    else if (dir && failed && readCounter(dir, 'memory.events', 'oom_kill') > 0) reason = 'oom_kill';
-    else if (dir && failed && readCounter(dir, 'pids.events', 'max') > 0) reason = 'pids_max';
+    if (this.#killedFor) reason = this.#killedFor;
+    else if (dir && failed && (flatKeyed(dir, 'memory.events').oomKill ?? 0) > 0) reason = 'oom_kill';
+    else if (dir && failed && (flatKeyed(dir, 'pids.events').max ?? 0) > 0) reason = 'pids_max';
     const usage: ContainerUsage = {};
     if (dir) {
-      const cpu = safeRead(path.join(dir, 'cpu.stat'));
-      const user = /^user_usec (\d+)$/m.exec(cpu)?.[1];
-      const sys = /^system_usec (\d+)$/m.exec(cpu)?.[1];
-      if (user !== undefined) usage.cpuUserUs = Number(user);
-      if (sys !== undefined) usage.cpuSystemUs = Number(sys);
-      const mem = readNumber(dir, 'memory.peak');
+      const cpu = flatKeyed(dir, 'cpu.stat');
+      if (cpu.userUsec !== undefined) usage.cpuUserUs = cpu.userUsec;
+      if (cpu.systemUsec !== undefined) usage.cpuSystemUs = cpu.systemUsec;
+      const mem = single(dir, 'memory.peak');
       if (mem !== undefined) usage.memoryPeakBytes = mem;
-      const pids = readNumber(dir, 'pids.peak');
+      const pids = single(dir, 'pids.peak');
       if (pids !== undefined) usage.pidsPeak = pids;
     }
     return { exitCode: status.code, signal: status.signal, reason, durationMs, usage };
@@ -555,14 +552,6 @@ export class Container {
       throw new CgroupUnavailableError(`cannot ${what} container ${this.id}: it has no cgroup (rootless, without a delegated subtree)`);
     }
     return this.cgroup;
-  }
-}
-
-function safeRead(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return '';
   }
 }
 

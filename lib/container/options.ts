@@ -8,7 +8,7 @@ import { resourceWrites } from '../cgroup/resources';
 import { InvalidArgValueError, OutOfRangeError } from '../errors';
 import { checkHostname } from '../identity';
 import { RLIMITS, type RlimitResource, type RlimitValue } from '../plan';
-import type { IdMapping } from '../spawn';
+import { envList, idMappings, type IdMapping } from '../spawn';
 import * as v from '../validate';
 import { DEFAULT_CAPABILITIES, DEFAULT_MASKED_PATHS, DEFAULT_PATH, DEFAULT_READONLY_PATHS, DEFAULT_RLIMITS, namespacedSysctl } from './defaults';
 
@@ -235,18 +235,6 @@ function mountOf(name: string, value: unknown): NormalMount {
   }
 }
 
-function idMaps(name: string, value: unknown): IdMapping[] {
-  return v.array(name, value).map((line, i) => {
-    const o = v.object(`${name}[${i}]`, line);
-    v.knownKeys(`${name}[${i}]`, o, ['containerId', 'hostId', 'size']);
-    return {
-      containerId: v.integer(`${name}[${i}].containerId`, o.containerId, 0, ID_MAX),
-      hostId: v.integer(`${name}[${i}].hostId`, o.hostId, 0, ID_MAX),
-      size: v.integer(`${name}[${i}].size`, o.size, 1, ID_MAX),
-    };
-  });
-}
-
 function mapped(maps: readonly IdMapping[], id: number): boolean {
   return maps.some((m) => id >= m.containerId && id < m.containerId + m.size);
 }
@@ -287,7 +275,7 @@ export function normalizeOptions(options: unknown): ContainerConfig {
   } else {
     const maps = v.object('options.userNamespace', u);
     v.knownKeys('options.userNamespace', maps, ['uidMap', 'gidMap']);
-    userns = { uidMap: idMaps('options.userNamespace.uidMap', maps.uidMap), gidMap: idMaps('options.userNamespace.gidMap', maps.gidMap) };
+    userns = { uidMap: idMappings('options.userNamespace.uidMap', maps.uidMap), gidMap: idMappings('options.userNamespace.gidMap', maps.gidMap) };
   }
 
   let uid = 0, gid = 0, additionalGids: number[] = [];
@@ -331,15 +319,9 @@ export function normalizeOptions(options: unknown): ContainerConfig {
   }
 
   const home = uid === 0 ? '/root' : '/';
-  const env: string[] = [];
-  const envObj = o.env === undefined
+  const env = envList(o.env === undefined
     ? { PATH: DEFAULT_PATH, HOSTNAME: hostname, HOME: home, ...(o.stdio === 'pty' ? { TERM: 'xterm' } : {}) }
-    : v.object('options.env', o.env);
-  for (const [k, val] of Object.entries(envObj)) {
-    if (val === undefined) continue;
-    if (k === '' || k.includes('=') || k.includes('\0')) throw new InvalidArgValueError('options.env', k, 'has an invalid variable name');
-    env.push(`${k}=${v.string(`options.env.${k}`, val, { empty: true })}`);
-  }
+    : o.env);
 
   const mounts = o.mounts === undefined ? [] : v.array('options.mounts', o.mounts).map((m, i) => mountOf(`options.mounts[${i}]`, m));
 

@@ -11,6 +11,17 @@ import { isRoot, ns, sh, STRATEGIES } from '../helpers/env';
 import { expectNoLeaks, openFds } from '../helpers/proc';
 
 /** Everything the terminal prints until its end; `until` gets the text so far. */
+/** The terminal's output; `input` is typed once `marker` has appeared (the terminal echoes at once). */
+function typeAfter(pty: Pty, marker: string, input: string): Promise<string> {
+  let typed = false;
+  return output(pty, (out) => {
+    if (!typed && out.includes(marker)) {
+      typed = true;
+      pty.write(input);
+    }
+  });
+}
+
 function output(pty: Pty, until?: (text: string) => void): Promise<string> {
   return new Promise((resolve, reject) => {
     let out = '';
@@ -42,13 +53,7 @@ describe('pty', () => {
     });
     pty.closeSlave();
     expect(pty.slaveFd).toBe(-1);
-    let typed = false;
-    const text = output(pty, (out) => {
-      if (!typed && out.includes('40 100\r\n')) {
-        typed = true;
-        pty.write('hello\n');
-      }
-    });
+    const text = typeAfter(pty, '40 100\r\n', 'hello\n');
     const [out, status] = await Promise.all([text, child.exited]);
     expect(status).toEqual({ code: 0, signal: null });
     // The terminal's line ends (ONLCR) and its echo of what was typed.
@@ -142,13 +147,7 @@ describe('openConsole', () => {
     }
     expect(pty.path).toBe('/dev/pts/0');
     expect(pty.slaveFd).toBe(-1);
-    let typed = false;
-    const text = output(pty, (out) => {
-      if (!typed && out.includes('ctty\r\n')) {
-        typed = true;
-        pty.write('hello\n');
-      }
-    });
+    const text = typeAfter(pty, 'ctty\r\n', 'hello\n');
     const [out, status] = await Promise.all([text, child.exited]);
     expect(status).toEqual({ code: 0, signal: null });
     expect(out).toBe('/dev/pts/0\r\nctty\r\nhello\r\n40 100\r\ngot:hello\r\n');
