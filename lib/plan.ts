@@ -149,6 +149,8 @@ export type Step =
       op: 'openConsole';
       /** An AF_UNIX socket fd the child inherits (not one of its stdio fds): the sending end. */
       socket: number;
+      /** The terminal's size, set before the program runs. @default the kernel's (0×0) */
+      size?: { cols: number; rows: number };
     }
   | { op: 'umask'; /** The file mode creation mask (umask(2)), e.g. 0o022. */ mask: number }
   | {
@@ -300,7 +302,7 @@ const STEP_KEYS: Record<StepOp, readonly string[]> = {
   umask: ['mask'],
   unshare: ['types'],
   loopbackUp: [],
-  openConsole: ['socket'],
+  openConsole: ['socket', 'size'],
 };
 
 function flag(name: string, o: Record<string, unknown>, key: string): boolean {
@@ -425,8 +427,16 @@ function encodeStep(name: string, step: unknown, t: StringTable): EncodedStep {
     }
     case 'loopbackUp':
       return { op: OP.loopbackUp, args: [] };
-    case 'openConsole':
-      return { op: OP.openConsole, args: [v.integer(`${name}.socket`, s.socket, 0, 0x7fffffff)] };
+    case 'openConsole': {
+      let cols = 0, rows = 0;
+      if (s.size !== undefined) {
+        const size = v.object(`${name}.size`, s.size);
+        v.knownKeys(`${name}.size`, size, ['cols', 'rows']);
+        cols = v.integer(`${name}.size.cols`, size.cols, 1, 65535);
+        rows = v.integer(`${name}.size.rows`, size.rows, 1, 65535);
+      }
+      return { op: OP.openConsole, args: [v.integer(`${name}.socket`, s.socket, 0, 0x7fffffff), cols, rows] };
+    }
     case 'umask':
       return { op: OP.umask, args: [v.integer(`${name}.mask`, s.mask, 0, 0o777)] };
     case 'writeFile': {

@@ -14,7 +14,6 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -292,9 +291,19 @@ class Executor {
   // runc's console socket does it: `tty` in the program then names a /dev/pts/N that exists
   // there. The master goes to the parent over the socket (unix(7), SCM_RIGHTS); the slave
   // becomes fds 0-2 and the controlling terminal of a new session.
-  long OpenConsole(int sock) {
+  long OpenConsole(int sock, uint32_t cols, uint32_t rows) {
     long master = Sys(SYS_OP_OPEN, SYS_openat, AT_FDCWD, P("/dev/pts/ptmx"), O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (master < 0) return master;
+    // The size before the program can run: set later by the parent, it would race the program's
+    // first look at it (`stty size` seeing 0 0).
+    if (cols != 0 && rows != 0) {
+      struct winsize ws = {static_cast<unsigned short>(rows), static_cast<unsigned short>(cols), 0, 0};
+      long rc = Sys(SYS_OP_IOCTL, SYS_ioctl, master, TIOCSWINSZ, P(&ws));
+      if (rc < 0) {
+        raw_syscall(SYS_close, master);
+        return rc;
+      }
+    }
     long slave = SendMaster(static_cast<int>(master), sock);
     // Closed before the dup3s below: with a closed stdio entry it may be one of fds 0-2.
     raw_syscall(SYS_close, master);
@@ -522,7 +531,7 @@ class Executor {
         return rc;
       }
       case OP_OPEN_CONSOLE:
-        return OpenConsole(static_cast<int>(s.a[0]));
+        return OpenConsole(static_cast<int>(s.a[0]), s.a[1], s.a[2]);
       case OP_UNSHARE:
         return Sys(SYS_OP_UNSHARE, SYS_unshare, static_cast<long>(s.a[0]));
       case OP_UMASK:

@@ -42,7 +42,7 @@ enum Op : uint32_t {
   OP_UMASK = 29,        // a0 mask
   OP_UNSHARE = 30,      // a0 CLONE_NEW* flags
   OP_LOOPBACK_UP = 31,  // bring `lo` up in the child's network namespace
-  OP_OPEN_CONSOLE = 32, // a0 socket fd (inherited AF_UNIX): a pty from /dev/pts/ptmx, master sent, slave as 0-2 and ctty
+  OP_OPEN_CONSOLE = 32, // a0 socket fd (inherited AF_UNIX), a1 cols, a2 rows (0: unset): a pty from /dev/pts/ptmx, master sent, slave as 0-2 and ctty
   OP_MAX = 32,
 };
 

@@ -212,7 +212,7 @@ export class Container {
         { op: 'unshare', types: ['cgroup'] },
         ...filesystemSteps(config, { cgroupns: true }),
         // Before the masks and the security steps, as runc sets up its console.
-        ...(consoleSocket ? [{ op: 'openConsole', socket: consoleSocket.childFd } as const] : []),
+        ...(consoleSocket ? [{ op: 'openConsole', socket: consoleSocket.childFd, size: config.terminalSize } as const] : []),
         ...protectionSteps(config),
         { op: 'sethostname', hostname: config.hostname },
         ...(config.network === 'none' ? [{ op: 'loopbackUp' } as const] : []),
@@ -424,7 +424,7 @@ export class Container {
     try {
       const plan = execSteps(merged, pidfd, [...this.#namespaces, 'cgroup']);
       // After the fork (the grandchild is no group leader): its own session, or its terminal's.
-      plan.splice(plan.findIndex((s) => s.op === 'fork') + 1, 0, consoleSocket ? { op: 'openConsole', socket: consoleSocket.childFd } : { op: 'setsid' });
+      plan.splice(plan.findIndex((s) => s.op === 'fork') + 1, 0, consoleSocket ? { op: 'openConsole', socket: consoleSocket.childFd, size: config.terminalSize } : { op: 'setsid' });
       const child = await spawnWith({
         command: config.command,
         env: envObject(config.env),

@@ -104,6 +104,12 @@ describe('encodePlan', () => {
     expect(() => encodePlan([{ op: 'openConsole' } as never], exec)).toThrow(expect.objectContaining({ message: expect.stringContaining('plan[0].socket') }));
   });
 
+  it("encodes openConsole's size (set in the child before the program runs), 0×0 when not given", () => {
+    expect(decoded([{ op: 'openConsole', socket: 9, size: { cols: 100, rows: 40 } }]).args[0].slice(0, 3)).toEqual([9, 100, 40]);
+    expect(decoded([{ op: 'openConsole', socket: 9 }]).args[0].slice(0, 3)).toEqual([9, 0, 0]);
+    expect(() => encodePlan([{ op: 'openConsole', socket: 9, size: { cols: 0, rows: 40 } }], exec)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('plan[0].size.cols') }));
+  });
+
   it('encodes the internal wait mark as a WAIT step at its position, only when the caller allows it', () => {
     expect(decoded([{ op: 'setsid' }, { op: 'wait' }, { op: 'setsid' }]).ops).toEqual(['setsid', 'wait', 'setsid', 'exec']);
     expect(() => encodePlan([{ op: 'wait' }], exec)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
