@@ -9,7 +9,7 @@ import { abortError, InvalidArgValueError, NsboxSystemError, StateError, namespa
 import { namespaceFlags, namespaceTypes, type NamespaceType } from './namespaces';
 import { CGROUP2_SUPER_MAGIC } from './cgroup/discover';
 import { native } from './native';
-import { takeNetns } from './netns-pool';
+import { netnsPoolHeld, refillNetns, takeNetns } from './netns-pool';
 import { encodePlan, PRELUDE_STEPS, SYSCALLS, type Step } from './plan';
 import { signalName, signalNumber } from './signals';
 import * as v from './validate';
@@ -72,6 +72,14 @@ export interface ExitStatus {
 export interface SpawnInternals {
   /** CLONE_VM with a private stack instead of copying Node's page tables. */
   vm?: boolean;
+  /**
+   * CLONE_VM|CLONE_VFORK: no copy of Node's page tables, and Node's thread waits until the
+   * child has exec'd (Container.run). Not for plans that hold, fork, or change the address
+   * space's dumpable flag (a `dumpable` step, or a `setuid`/`setgid` step to a non-zero id).
+   */
+  vfork?: boolean;
+  /** With vfork: the stages of the clone, in the spawn result (benchmarks). */
+  timing?: boolean;
   noClone3?: boolean;
   noIntoCgroup?: boolean;
   /** Act as a kernel without mount_setattr (before 5.12): mount attributes by bind remount. */
@@ -330,6 +338,7 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
   const { netnsPool = true, hold: _hold, ...knobs } = internals;
   Object.assign(nativeOptions, knobs);
   if (nativeOptions.vm && !vmIsSafe(plan.steps, o.cgroup !== undefined)) nativeOptions.vm = false;
+  if (nativeOptions.vfork && !vforkIsSafe(o.plan as readonly Step[] | undefined, hold)) nativeOptions.vfork = false;
 
   nativeOptions.stdio = prepareStdio(o.stdio);
   // The child's stdio lands on fds 0..n-1 before the plan runs: a setns step's fd and an
@@ -349,9 +358,12 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
   let netnsFd: number | undefined;
   let result;
   let onEvent: (event: number, a: number, b: number, c: number) => void = () => {};
+  let usesPool = false;
+  let refillAtExit = false;
   try {
     // A pooled namespace is owned by this process's user namespace: only without 'user', and as root.
-    if (netnsPool && namespaces.includes('net') && !userns && process.geteuid?.() === 0) netnsFd = takeNetns();
+    usesPool = netnsPool && namespaces.includes('net') && !userns && process.geteuid?.() === 0;
+    if (usesPool) netnsFd = takeNetns();
     if (netnsFd !== undefined) {
       nativeOptions.netnsFd = netnsFd;
       nativeOptions.flags &= ~namespaceFlags(['net']);
@@ -370,6 +382,13 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
   } finally {
     if (cgroupFd !== undefined) fs.closeSync(cgroupFd);
     if (netnsFd !== undefined) fs.closeSync(netnsFd);
+    // The pool is made whole when the child has exited, when nothing competes with it for
+    // the other core (a refill running beside the child holds that core in the kernel for
+    // ~0.3 ms, and the child waits) — at once if the pool is empty or the spawn failed.
+    if (usesPool) {
+      if (result === undefined || netnsPoolHeld() === 0) refillNetns();
+      else refillAtExit = true;
+    }
   }
 
   const streams = result.stdio.map((fd, i) => {
@@ -424,6 +443,7 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
         failure = stepError(described, a, b, c);
       } else if (event === EVENT.exit) {
         exitedAlready = true;
+        if (refillAtExit) refillNetns();
         // Nobody reads stdin any more: close our end (as child_process does on exit).
         streams[0]?.destroy();
         signal?.removeEventListener('abort', onAbort);
@@ -452,6 +472,18 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
  * step (the addon enforces it too): the grandchild outlives the child, so it needs its own
  * copy of the memory whatever the child had, and CLONE_VM would save nothing.
  */
+/**
+ * Whether a CLONE_VM|CLONE_VFORK child may run the plan: not one that waits (this thread
+ * would wait for a release only it can give) or forks, and nothing that changes the dumpable
+ * flag of the address space it shares with Node: a `dumpable` step, or an id change
+ * (commit_creds() resets the flag when the effective uid or gid changes).
+ */
+function vforkIsSafe(steps: readonly Step[] | undefined, hold: boolean): boolean {
+  if (hold) return false;
+  return !(steps ?? []).some((s) => s.op === 'dumpable' || s.op === 'fork' ||
+    (s.op === 'setuid' && s.uid !== 0) || (s.op === 'setgid' && s.gid !== 0));
+}
+
 function vmIsSafe(steps: readonly { op: string }[], inCgroup: boolean): boolean {
   return !inCgroup && !steps.some((s) => s.op === 'dumpable' || s.op === 'setuid' || s.op === 'setgid' || s.op === 'fork');
 }

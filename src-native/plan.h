@@ -148,6 +148,8 @@ struct ChildContext {
   int fork_go_r = -1;
   int fork_go_w = -1;
   int* fork_pid = nullptr;
+  // CLONE_VM only: the child writes CLOCK_MONOTONIC ns as it starts [0] and as it execs [1].
+  uint64_t* timing = nullptr;
   bool fault_fork_lost = false;  // test-only: the forking process dies (SIGKILL) before its report
 };
 

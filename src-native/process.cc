@@ -4,11 +4,13 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include <poll.h>
+#include <time.h>
 
 #include <memory>
 
@@ -404,6 +406,12 @@ void RegisterProcessCleanup(Napi::Env env, AddonData* data) {
 
 namespace {
 
+uint64_t MonotonicNs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 int CloexecPipe(UniqueFd* r, UniqueFd* w) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return errno;
@@ -479,6 +487,9 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   // Not with a FORK step: its grandchild needs its own copy of the memory anyway (it
   // outlives the forking process, whose stack is ours), so CLONE_VM would save nothing.
   bool vm = opts.Get("vm").ToBoolean() && kHaveVmClone && plan->fork_steps == 0;
+  // CLONE_VM|CLONE_VFORK: this thread waits until the child has exec'd or exited. Not with
+  // a wait step (it would wait for a release that this thread must give) nor a fork step.
+  bool vfork = opts.Get("vfork").ToBoolean() && kHaveVmClone && plan->fork_steps == 0 && plan->wait_steps == 0;
   bool no_clone3 = opts.Get("noClone3").ToBoolean();
   bool no_into_cgroup = opts.Get("noIntoCgroup").ToBoolean();
   ctx.fault_step = static_cast<int>(OptInt(opts, "faultStep", -1));
@@ -533,7 +544,17 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   bool cgroup_fallback = cgroup_fd >= 0 && no_into_cgroup;
 
   void* stack = nullptr;
-  if (vm && (stack = AcquireStack(env)) == nullptr) return ThrowSystemError(env, errno, "mmap");
+  if ((vm || vfork) && (stack = AcquireStack(env)) == nullptr) return ThrowSystemError(env, errno, "mmap");
+  // timing (a benchmark's stages): when the clone started, when the child ran its first
+  // step, when it reached execve, when the clone returned. Only a vfork child can write
+  // them where this thread reads them (and is done writing when the clone returns).
+  bool timing = vfork && opts.Get("timing").ToBoolean();
+  uint64_t stamps[2] = {0, 0};
+  uint64_t clone_start = timing ? MonotonicNs() : 0;
+  // The dumpable flag belongs to the address space a vfork child shares with us: a uid or
+  // gid change in the child (commit_creds) clears it. lib/ sends no such step, and puts it
+  // back regardless once the child has its own memory.
+  int dumpable_before = vfork ? prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) : -1;
 
   // clone3, then the fallbacks: without CLONE_INTO_CGROUP (before 5.7: EINVAL/E2BIG), and
   // plain clone (before 5.3: ENOSYS). Signals stay blocked across clone so that no Node
@@ -554,18 +575,22 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
       }
       ctx.sync_fd = sync_r.get();
     }
-    uint64_t cflags = flags | CLONE_PIDFD | (vm ? CLONE_VM : 0);
+    // The parent's work (maps, cgroup.procs) is done while the child waits: not with vfork.
+    bool use_vfork = vfork && !ctx.sync_first;
+    bool use_vm = vm || use_vfork;
+    ctx.timing = timing && use_vfork ? stamps : nullptr;
+    uint64_t cflags = flags | CLONE_PIDFD | (use_vm ? CLONE_VM : 0) | (use_vfork ? CLONE_VFORK : 0);
     raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, P(&all), P(&old), 8);
     if (!no_clone3) {
       CloneArgs args{};
       args.flags = cflags | (into_cgroup ? CLONE_INTO_CGROUP : 0);
       args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
       args.exit_signal = SIGCHLD;
-      if (vm) args.stack = reinterpret_cast<uint64_t>(stack), args.stack_size = kStackSize;
+      if (use_vm) args.stack = reinterpret_cast<uint64_t>(stack), args.stack_size = kStackSize;
       args.cgroup = into_cgroup ? static_cast<uint64_t>(cgroup_fd) : 0;
       size_t size = into_cgroup ? sizeof args : offsetof(CloneArgs, cgroup);
 #if defined(__x86_64__)
-      if (vm) pid = CloneRun(SYS_clone3, P(&args), size, 0, 0, 0, ChildMain, &ctx);
+      if (use_vm) pid = CloneRun(SYS_clone3, P(&args), size, 0, 0, 0, ChildMain, &ctx);
       else
 #endif
       {
@@ -579,7 +604,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
       clone_name = "clone";
       long lflags = static_cast<long>(cflags) | SIGCHLD;
 #if defined(__x86_64__)
-      if (vm) pid = CloneRun(SYS_clone, lflags, P(static_cast<char*>(stack) + kStackSize), P(&pidfd), 0, 0, ChildMain, &ctx);
+      if (use_vm) pid = CloneRun(SYS_clone, lflags, P(static_cast<char*>(stack) + kStackSize), P(&pidfd), 0, 0, ChildMain, &ctx);
       else
 #endif
       {
@@ -588,10 +613,12 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
       }
     }
     raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, P(&old), 0, 8);
+    if (use_vfork && dumpable_before >= 0) prctl(PR_SET_DUMPABLE, dumpable_before, 0, 0, 0);
     if (pid == -ENOSYS && !no_clone3) { no_clone3 = true; continue; }
     if ((pid == -EINVAL || pid == -E2BIG) && into_cgroup) { cgroup_fallback = true; continue; }
     break;
   }
+  uint64_t clone_end = timing ? MonotonicNs() : 0;
   report_w.reset();
   sync_r.reset();
   go_r.reset();
@@ -682,6 +709,14 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   result.Set("stdio", ends);
   result.Set("clone", Napi::String::New(env, clone_name));
   result.Set("intoCgroup", Napi::Boolean::New(env, into_cgroup));
+  if (timing && stamps[0] != 0 && stamps[1] != 0) {
+    // milliseconds: clone until the child ran, its setup, execve until this thread went on
+    Napi::Object t = Napi::Object::New(env);
+    t.Set("clone", Napi::Number::New(env, static_cast<double>(stamps[0] - clone_start) / 1e6));
+    t.Set("setup", Napi::Number::New(env, static_cast<double>(stamps[1] - stamps[0]) / 1e6));
+    t.Set("exec", Napi::Number::New(env, static_cast<double>(clone_end - stamps[1]) / 1e6));
+    result.Set("timing", t);
+  }
   return result;
 }
 

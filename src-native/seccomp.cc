@@ -92,6 +92,8 @@ Napi::Value SeccompCompile(const Napi::CallbackInfo& info) {
   if (rc < 0) return Fail(env, rc, "seccomp_attr_set", "SCMP_FLTATR_CTL_NNP");
   rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_TSYNC, 0);
   if (rc < 0) return Fail(env, rc, "seccomp_attr_set", "SCMP_FLTATR_CTL_TSYNC");
+  rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2);
+  if (rc < 0) return Fail(env, rc, "seccomp_attr_set", "SCMP_FLTATR_CTL_OPTIMIZE");
 
   // The native architecture is always in the context; others are added (EEXIST: native).
   Napi::Array archs = archs_v.As<Napi::Array>();

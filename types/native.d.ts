@@ -15,7 +15,16 @@ export interface NativeSpawnOptions {
   uidMap?: string;
   gidMap?: string;
   setgroups?: 'allow' | 'deny';
+  /** CLONE_VM with a private stack; the child runs while this thread goes on. */
   vm?: boolean;
+  /**
+   * CLONE_VM|CLONE_VFORK: this thread waits until the child has exec'd or died. Ignored with
+   * a wait or fork step, and when the parent has work to do while the child waits (id maps,
+   * cgroup.procs without CLONE_INTO_CGROUP).
+   */
+  vfork?: boolean;
+  /** With vfork: the result's `timing`. */
+  timing?: boolean;
   noClone3?: boolean;
   noIntoCgroup?: boolean;
   noMountSetattr?: boolean;
@@ -34,6 +43,8 @@ export interface NativeSpawnResult {
   stdio: number[];
   clone: 'clone3' | 'clone';
   intoCgroup: boolean;
+  /** With options.timing and a vfork clone, in ms: until the child ran, its setup, its execve until the clone returned. */
+  timing?: { clone: number; setup: number; exec: number };
 }
 
 /**

@@ -75,6 +75,26 @@ async function write(file: string, value: string): Promise<void> {
   }
 }
 
+// Creating a group (mkdir, limits on an empty group, +controller in a parent) is quick
+// in-kernel work; a pool thread's round trip per call (three for fsp.writeFile) costs more
+// than the call, and is on every container's start path: these are synchronous.
+function writeNow(file: string, value: string): void {
+  try {
+    // A numeric flag works (fs's stringToFlags passes numbers through); @types/node lists strings only.
+    fs.writeFileSync(file, value, { flag: WRITE_FLAGS as unknown as string });
+  } catch (e) {
+    throw writeError(e, file, value);
+  }
+}
+
+function readTextNow(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw fsError(e, 'open', file);
+  }
+}
+
 async function readText(file: string): Promise<string> {
   try {
     return await fsp.readFile(file, 'utf8');
@@ -92,6 +112,10 @@ const pidsOf = (text: string) => text.split('\n').filter(Boolean).map(Number);
  * group is exempt): that is refused before any write, naming the group.
  */
 export async function enableControllers(top: string, parent: string, controllers: readonly Controller[], mode: string): Promise<void> {
+  enableControllersNow(top, parent, controllers, mode);
+}
+
+function enableControllersNow(top: string, parent: string, controllers: readonly Controller[], mode: string): void {
   if (controllers.length === 0) return;
   const rel = path.relative(top, parent);
   if (rel.startsWith('..') || path.isAbsolute(rel)) throw new CgroupUnavailableError(`${parent} is not inside the cgroup2 mount ${top}`);
@@ -117,14 +141,14 @@ export async function enableControllers(top: string, parent: string, controllers
     const missing = controllers.filter((c) => !enabled.includes(c));
     enabling = missing;
     if (missing.length === 0) continue;
-    if (dir !== top && pidsOf(await readText(path.join(dir, 'cgroup.procs'))).length > 0) {
+    if (dir !== top && pidsOf(readTextNow(path.join(dir, 'cgroup.procs'))).length > 0) {
       throw new CgroupInternalProcessError(dir, missing,
         `move the processes of ${dir} into a leaf group below it first (to move this one: Cgroup.create('leaf', { parent: '${dir}' }) then addProcess(process.pid)), or create the group under another parent`);
     }
     plan.push({ dir, missing });
   }
   for (const { dir, missing } of plan) {
-    await write(path.join(dir, 'cgroup.subtree_control'), missing.map((c) => `+${c}`).join(' '));
+    writeNow(path.join(dir, 'cgroup.subtree_control'), missing.map((c) => `+${c}`).join(' '));
   }
 }
 
@@ -202,11 +226,11 @@ export class Cgroup {
       const levels = path.relative(mount, dir).split('/');
       let existing = levels.length - 1;
       while (existing > 0 && !fs.existsSync(path.join(mount, ...levels.slice(0, existing)))) existing--;
-      await enableControllers(mount, path.join(mount, ...levels.slice(0, existing)), needed, mode);
+      enableControllersNow(mount, path.join(mount, ...levels.slice(0, existing)), needed, mode);
       for (let i = existing + 1; i <= levels.length; i++) {
         const level = path.join(mount, ...levels.slice(0, i));
         try {
-          await fsp.mkdir(level);
+          fs.mkdirSync(level);
           made.push(level);
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code;
@@ -214,13 +238,20 @@ export class Cgroup {
           const hint = code === 'EACCES' || code === 'EPERM' ? `${path.dirname(level)} is not delegated to uid ${process.geteuid?.()}: ${DELEGATE_HINT}` : undefined;
           throw fsError(e, 'mkdir', level, hint);
         }
-        if (level !== dir) await enableControllers(mount, level, needed, mode);
+        if (level !== dir) enableControllersNow(mount, level, needed, mode);
       }
       const group = new Cgroup(dir, mount, mode);
-      await group.#apply(writes);
+      // A new group is empty: no limit written here makes the kernel reclaim or wait.
+      for (const w of writes) writeNow(path.join(dir, w.file), w.value);
       return group;
     } catch (e) {
-      for (const level of made.reverse()) await fsp.rmdir(level).catch(() => undefined);
+      for (const level of made.reverse()) {
+        try {
+          fs.rmdirSync(level);
+        } catch {
+          // undone as far as it can be; the first error is the one that matters
+        }
+      }
       throw e;
     }
   }
@@ -392,17 +423,19 @@ export class Cgroup {
     if (options.kill !== undefined) v.boolean('options.kill', options.kill);
     waitOptions(options);
     if (this.#removed) return;
-    if (!fs.existsSync(this.path)) return this.#closed();
-    // An empty leaf nobody watches goes at once: one rmdir (what a container's delete needs).
+    // An empty leaf nobody watches goes at once: one rmdir (what a container's delete needs),
+    // synchronous as creation is.
     if (!hasOpenEvents(this.path)) {
       try {
-        await fsp.rmdir(this.path);
+        fs.rmdirSync(this.path);
         return this.#closed();
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') return this.#closed();
         if (code !== 'EBUSY' && code !== 'ENOTEMPTY') throw fsError(e, 'rmdir', this.path);
       }
+    } else if (!fs.existsSync(this.path)) {
+      return this.#closed();
     }
     if (options.kill) await this.kill();
     await waitForState(this.path, (s) => !s.populated, options, 'empty').done;

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Container, type ContainerOptions } from '../../lib/container/index';
 import { DEFAULT_CAPABILITIES, DEFAULT_MASKED_PATHS } from '../../lib/container/defaults';
 import { stagingDir } from '../../lib/container/filesystem';
@@ -12,6 +12,7 @@ import { PROBE_BIN, parseProbe, type ProbeReport } from '../helpers/probe-progra
 import { removeSharedBusyboxRootfs, sharedBusyboxRootfs } from '../helpers/rootfs';
 import { capabilityNames } from '../../lib/capabilities';
 import { fdChanges, openFds, settled } from '../helpers/proc';
+import { native } from '../../lib/native';
 
 const probeMount = { type: 'bind', source: PROBE_BIN, target: '/probe', readonly: true } as const;
 let cgroupParent: string | undefined;
@@ -305,7 +306,9 @@ describe('root filesystems', () => {
 describe('faults', () => {
   // With a pty, a failure after the openConsole step leaves the master in flight in the
   // console socket: closing the socket closes it.
-  it.each(['ignore', 'pty'] as const)("a failure at each plan step in turn names the step and leaves no process, cgroup, mount or fd (stdio '%s')", async (stdio) => {
+  // create() then start() clones fork-style and holds; run() as root clones with
+  // CLONE_VM|CLONE_VFORK, its failures come back while Node's thread waits in the clone.
+  it.each([['create', 'ignore'], ['create', 'pty'], ['run', 'ignore']] as const)("a failure at each plan step in turn names the step and leaves no process, cgroup, mount or fd (%s, stdio '%s')", async (how, stdio) => {
     // Mounts a container could leak into this namespace: on its staging dir or its rootfs (other
     // test files, running in parallel, mount and unmount elsewhere).
     const ours = () => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(stagingDir()) || l.includes(`nsbox-test-${process.pid}-`));
@@ -319,8 +322,12 @@ describe('faults', () => {
       let error: (Error & { step?: string; code?: string; stepIndex?: number }) | undefined;
       let c: Container | undefined;
       try {
-        c = await Container.create(base({ command: ['/probe', 'exit', '0'], stdio }), internals);
-        await c.start();
+        if (how === 'run') {
+          await Container.run(base({ command: ['/probe', 'exit', '0'], stdio }), internals);
+        } else {
+          c = await Container.create(base({ command: ['/probe', 'exit', '0'], stdio }), internals);
+          await c.start();
+        }
       } catch (e) {
         error = e as typeof error;
       } finally {
@@ -336,10 +343,54 @@ describe('faults', () => {
       if (step > 500) throw new Error('the plan never ran to its end');
     }
     // Every kind of step the container uses was failed once, the exec last.
-    expect(seen).toEqual(expect.arrayContaining(['dumpable', 'unshare', 'mount', 'bind', 'pivotRoot', 'mask', 'capabilities', 'seccomp', 'exec']));
+    expect(seen).toEqual(expect.arrayContaining(['unshare', 'mount', 'bind', 'pivotRoot', 'mask', 'capabilities', 'seccomp', 'exec']));
+    // run()'s fast path (root) has no dumpable step: see 'Container.run as root' below.
+    if (how === 'create' || !isRoot) expect(seen).toContain('dumpable');
     if (stdio === 'pty') expect(seen).toContain('openConsole');
     expect(seen.at(-1)).toBe('exec');
   }, 120_000);
+});
+
+describe('Container.run as root (CLONE_VM|CLONE_VFORK)', () => {
+  // The fields of a probe report that describe the container, not one run of it.
+  const shape = (r: ProbeReport) => ({
+    ...r,
+    pid: undefined, ppid: undefined, namespaces: Object.keys(r.namespaces).sort(), dumpable: undefined,
+    mounts: r.mounts.map((m) => [m.mountPoint, m.fsType, m.root, m.options.join(','), m.superOptions.join(',')]),
+    fds: r.fds.map((f) => f.fd),
+    cgroup: r.cgroup.map((l) => l.replace(/[0-9a-f]{32}/g, 'ID')),
+  });
+
+  it.skipIf(!isRoot)('sets up the same container as create() + start(), without copying Node; a held, non-root or exec process keeps the fork-style clone', async () => {
+    const real = native.spawn;
+    const clones: { vfork: boolean; dumpableStep: boolean }[] = [];
+    const spy = vi.spyOn(native, 'spawn').mockImplementation((plan, options, onEvent) => {
+      // `timing` comes back only from a clone that shared Node's memory and waited for the exec.
+      const result = real(plan, { ...options, timing: true }, onEvent);
+      // The encoded plan (lib/plan.ts): a 16-byte header with the step count at 8, then 13 u32 per step, the op first.
+      const view = new DataView(plan.buffer, plan.byteOffset, plan.byteLength);
+      const ops = Array.from({ length: view.getUint32(8, true) }, (_, i) => view.getUint32(16 + i * 52, true));
+      clones.push({ vfork: result.timing !== undefined, dumpableStep: ops.includes(20 /* OP_DUMPABLE */) });
+      return result;
+    });
+    try {
+      const fast = await probeIn({ hostname: 'box' });
+      const c = await Container.create(base({ hostname: 'box' }));
+      const out = c.stdout ? text(c.stdout) : Promise.resolve('');
+      await c.start();
+      await c.wait();
+      const held = parseProbe(await out);
+      await c.delete();
+      const asUser = await probeIn({ hostname: 'box', user: { uid: 1000, gid: 1000 } });
+      expect(clones).toEqual([{ vfork: true, dumpableStep: false }, { vfork: false, dumpableStep: true }, { vfork: false, dumpableStep: true }]);
+      expect(shape(fast)).toEqual(shape(held));
+      // Non-dumpable during setup is what the fast path leaves out; exec'd, the program is dumpable either way.
+      expect(fast.dumpable).toBe(held.dumpable);
+      expect(asUser.uid).toBe(1000);
+    } finally {
+      spy.mockRestore();
+    }
+  });
 });
 
 describe('exec', () => {

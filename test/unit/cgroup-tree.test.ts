@@ -70,14 +70,14 @@ function snapshot(dir: string): Record<string, string> {
   return out;
 }
 
-/** The writes enableControllers makes, in order (passed through to the files). */
+/** The writes enableControllers makes, in order (passed through to the files; synchronous, as Cgroup.create's are). */
 function recordWrites(): { file: string; value: string }[] {
   const calls: { file: string; value: string }[] = [];
-  const real = fsp.writeFile.bind(fsp);
-  vi.spyOn(fsp, 'writeFile').mockImplementation((async (file: string, value: string, ...rest: unknown[]) => {
+  const real = fs.writeFileSync.bind(fs);
+  vi.spyOn(fs, 'writeFileSync').mockImplementation(((file: string, value: string, ...rest: unknown[]) => {
     calls.push({ file, value });
-    return (real as (...a: unknown[]) => Promise<void>)(file, value, ...rest);
-  }) as typeof fsp.writeFile);
+    return (real as (...a: unknown[]) => void)(file, value, ...rest);
+  }) as typeof fs.writeFileSync);
   return calls;
 }
 
@@ -268,8 +268,8 @@ describe('Cgroup.create validates everything before it touches the filesystem', 
   it.skipIf(!mount)(`sees the lib's own calls: a valid create reaches mkdir, which is stubbed to fail${mount ? '' : ' (skipped: no cgroup2 mounted here)'}`, async () => {
     const dir = path.join(mount!, `${name}-spy`);
     const e = await rejection(Cgroup.create(dir));
-    expect(e.message).toBe('mkdir must not be called');
-    expect(touched).toEqual([`mkdir ${dir}`]);
+    expect(e.message).toBe('mkdirSync must not be called');
+    expect(touched).toEqual([`mkdirSync ${dir}`]);
     expect(fs.existsSync(dir)).toBe(false);
   });
 
