@@ -6,9 +6,23 @@
 // the background, and turns itself off for good if the kernel refuses (no CAP_SYS_ADMIN).
 // The addon holds the fds (closed with the environment, e.g. a terminated worker); this
 // module decides how many.
+//
+// Two kinds: as CLONE_NEWNET makes them (loopback down), and with the loopback up, for
+// plans that bring it up themselves (a Container's network 'none', as Docker's): the
+// interface's setup (addresses, routes, IPv6) then happens on the pool thread too.
 import { native } from './native';
 
-let size = defaultSize();
+/** 0: as CLONE_NEWNET makes it; 1: its loopback device up. */
+export type NetnsKind = 0 | 1;
+
+// Without an explicit size the pool grows when a spawn finds it empty (more spawns in flight
+// than it holds, each of which would otherwise make its namespace inside its clone), up to this.
+const MAX_ADAPTIVE = 16;
+
+let fixed = process.env.NSBOX_NETNS_POOL !== undefined;
+let base = defaultSize();
+const sizes = [base, base];
+const started = [false, false];
 let refused = false;
 const idle: (() => void)[] = [];
 
@@ -17,17 +31,23 @@ function defaultSize(): number {
   return Number.isInteger(n) && n >= 0 && n <= 64 ? n : 2;
 }
 
+function making(): number {
+  const s = native.netnsPoolState();
+  return s[1] + s[3];
+}
+
 function onMade(error: Error | null): void {
   // Refused for good only when not allowed; ENOMEM, ENOSPC (user.max_net_namespaces) may pass.
   const code = (error as { code?: string } | null)?.code;
   if (code === 'EPERM' || code === 'EACCES') refused = true;
-  if (native.netnsPoolState()[1] === 0) for (const resolve of idle.splice(0)) resolve();
+  if (making() === 0) for (const resolve of idle.splice(0)) resolve();
 }
 
-function refill(): void {
+function refill(kind: NetnsKind): void {
   if (refused) return;
-  const [ready, making] = native.netnsPoolState();
-  if (ready + making < size) native.netnsPoolFill(size - ready - making, onMade);
+  const s = native.netnsPoolState();
+  const have = s[2 * kind] + s[2 * kind + 1];
+  if (have < sizes[kind]) native.netnsPoolFill(sizes[kind] - have, kind, onMade);
 }
 
 /**
@@ -36,42 +56,52 @@ function refill(): void {
  * before it runs its namespace's creation (~0.3 ms in the kernel, not preemptible there) on
  * the other core just as the child is woken, and the child waits for it.
  */
-export function takeNetns(): number | undefined {
-  if (size === 0) return undefined;
-  const fd = native.netnsPoolTake();
+export function takeNetns(kind: NetnsKind = 0): number | undefined {
+  if (base === 0) return undefined;
+  const fd = native.netnsPoolTake(kind);
+  if (fd < 0 && started[kind] && !fixed) sizes[kind] = Math.min(sizes[kind] * 2, MAX_ADAPTIVE);
+  started[kind] = true;
   return fd >= 0 ? fd : undefined;
 }
 
-/** Makes the pool whole again in the background (after a {@link takeNetns}). */
-export function refillNetns(): void {
-  if (size !== 0) refill();
+/** Makes the pool of that kind whole again in the background (after a {@link takeNetns}). */
+export function refillNetns(kind: NetnsKind = 0): void {
+  if (base !== 0) refill(kind);
 }
 
 /**
- * How many network namespaces nsbox keeps made ahead for namespaced spawns (default 2, or
- * the environment's `NSBOX_NETNS_POOL`); 0 turns the pool off and closes those it holds. They
- * are fresh, empty namespaces (a loopback device, down), what `CLONE_NEWNET` would make.
+ * How many network namespaces nsbox keeps made ahead for namespaced spawns, of each kind;
+ * 0 turns the pool off and closes those it holds. `'auto'` (the default): 2, growing up to 16
+ * while spawns find it empty. The environment's `NSBOX_NETNS_POOL` sets a fixed size at
+ * start. They are fresh, empty namespaces (a loopback device, down, or up where the spawn's
+ * plan brings it up), what `CLONE_NEWNET` would make.
  */
-export function setNetnsPoolSize(n: number): void {
-  if (!Number.isInteger(n) || n < 0 || n > 64) {
-    throw new RangeError(`The value of "n" is out of range. It must be an integer >= 0 and <= 64. Received ${n}`);
+export function setNetnsPoolSize(n: number | 'auto'): void {
+  if (n !== 'auto' && (!Number.isInteger(n) || n < 0 || n > 64)) {
+    throw new RangeError(`The value of "n" is out of range. It must be 'auto' or an integer >= 0 and <= 64. Received ${n}`);
   }
-  size = n;
-  if (native.netnsPoolState()[0] > size) native.netnsPoolDrain();
+  fixed = n !== 'auto';
+  base = n === 'auto' ? 2 : n;
+  sizes[0] = sizes[1] = base;
+  const s = native.netnsPoolState();
+  if (s[0] > base || s[2] > base) native.netnsPoolDrain();
 }
 
-/** Closes the namespaces held and those being made; the pool refills on the next namespaced spawn. */
+/** Closes the namespaces held and those being made; the pool refills (from its base size) on the next namespaced spawn. */
 export function drainNetnsPool(): Promise<void> {
   native.netnsPoolDrain();
+  sizes[0] = sizes[1] = base;
+  started[0] = started[1] = false;
   return netnsPoolSettled();
 }
 
 /** @internal Resolves when no namespace is being made (tests). */
 export function netnsPoolSettled(): Promise<void> {
-  return native.netnsPoolState()[1] === 0 ? Promise.resolve() : new Promise((resolve) => idle.push(resolve));
+  return making() === 0 ? Promise.resolve() : new Promise((resolve) => idle.push(resolve));
 }
 
-/** @internal How many namespaces are held now (tests). */
-export function netnsPoolHeld(): number {
-  return native.netnsPoolState()[0];
+/** @internal How many namespaces are held now, of one kind or of both (tests). */
+export function netnsPoolHeld(kind?: NetnsKind): number {
+  const s = native.netnsPoolState();
+  return kind === undefined ? s[0] + s[2] : s[2 * kind];
 }

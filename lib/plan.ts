@@ -210,15 +210,25 @@ interface EncodedStep {
   args: number[];
 }
 
+// The string table is built here and copied into the plan at the end of encodePlan, which is
+// synchronous: one buffer serves every encoding.
+let scratch = Buffer.allocUnsafe(16384);
+
 class StringTable {
-  private chunks: Buffer[] = [];
+  // One growing buffer: a Buffer per string and a concat at the end cost more than the rest of
+  // the encoding (a container's plan has ~60 steps and ~100 strings, on every container's start).
+  private buf = scratch;
   private length = 0;
   private index = new Map<string, number>();
 
   str(s: string): number {
     const known = this.index.get(s);
     if (known !== undefined) return known;
-    const off = this.push(Buffer.from(`${s}\0`, 'utf8'));
+    this.reserve(s.length * 3 + 1); // UTF-8 takes at most 3 bytes per UTF-16 unit
+    const off = this.length;
+    const n = this.buf.write(s, off, 'utf8');
+    this.buf[off + n] = 0;
+    this.length = off + n + 1;
     this.index.set(s, off);
     return off;
   }
@@ -229,26 +239,35 @@ class StringTable {
 
   /** A 4-aligned blob (u32 arrays, sock_filter arrays). */
   blob(bytes: Uint8Array): number {
-    const pad = (4 - (this.length % 4)) % 4;
-    if (pad) this.push(Buffer.alloc(pad));
-    return this.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    const off = this.align(bytes.byteLength);
+    this.buf.set(bytes, off);
+    this.length = off + bytes.byteLength;
+    return off;
   }
 
   u32s(values: readonly number[]): number {
-    const b = Buffer.alloc(values.length * 4);
-    values.forEach((x, i) => b.writeUInt32LE(x, i * 4));
-    return this.blob(b);
-  }
-
-  private push(b: Buffer): number {
-    const off = this.length;
-    this.chunks.push(b);
-    this.length += b.length;
+    const off = this.align(values.length * 4);
+    values.forEach((x, i) => this.buf.writeUInt32LE(x, off + i * 4));
+    this.length = off + values.length * 4;
     return off;
   }
 
   toBuffer(): Buffer {
-    return Buffer.concat(this.chunks, this.length);
+    return this.buf.subarray(0, this.length);
+  }
+
+  /** Pads to 4 with zeros and makes room for `size` bytes after; returns where they go. */
+  private align(size: number): number {
+    this.reserve(3 + size);
+    while (this.length % 4 !== 0) this.buf[this.length++] = 0;
+    return this.length;
+  }
+
+  private reserve(extra: number): void {
+    if (this.length + extra <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + extra));
+    this.buf.copy(next, 0, 0, this.length);
+    this.buf = scratch = next;
   }
 }
 
@@ -520,17 +539,22 @@ export function encodePlan(
   described.push({ op: 'exec', path: exec.file });
 
   const strings = t.toBuffer();
-  const buffer = Buffer.alloc(16 + encoded.length * STEP_BYTES + strings.length);
-  buffer.writeUInt32LE(MAGIC, 0);
-  buffer.writeUInt32LE(VERSION, 4);
-  buffer.writeUInt32LE(encoded.length, 8);
-  buffer.writeUInt32LE(strings.length, 12);
-  encoded.forEach((e, i) => {
-    const base = 16 + i * STEP_BYTES;
-    buffer.writeUInt32LE(e.op, base);
-    for (let k = 0; k < STEP_ARGS; k++) buffer.writeUInt32LE((e.args[k] ?? 0) >>> 0, base + 4 + 4 * k);
-  });
-  strings.copy(buffer, 16 + encoded.length * STEP_BYTES);
+  const head = 16 + encoded.length * STEP_BYTES;
+  // Buffer.alloc is never a slice of the shared pool: offset 0, so 4-aligned. The addon reads
+  // the header and steps with memcpy, in the host's byte order, which a Uint32Array writes.
+  const buffer = Buffer.alloc(head + strings.length);
+  const words = new Uint32Array(buffer.buffer, buffer.byteOffset, head / 4);
+  words[0] = MAGIC;
+  words[1] = VERSION;
+  words[2] = encoded.length;
+  words[3] = strings.length;
+  for (let i = 0; i < encoded.length; i++) {
+    const e = encoded[i];
+    const base = 4 + i * (STEP_BYTES / 4);
+    words[base] = e.op;
+    for (let k = 0; k < STEP_ARGS && k < e.args.length; k++) words[base + 1 + k] = e.args[k] >>> 0;
+  }
+  buffer.set(strings, head);
   return { buffer, steps: described };
 }
 

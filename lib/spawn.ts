@@ -80,6 +80,8 @@ export interface SpawnInternals {
   vfork?: boolean;
   /** With vfork: the stages of the clone, in the spawn result (benchmarks). */
   timing?: boolean;
+  /** options.cgroup is a path the caller has just made with Cgroup.create (Container): not checked again. */
+  cgroupMade?: boolean;
   noClone3?: boolean;
   noIntoCgroup?: boolean;
   /** Act as a kernel without mount_setattr (before 5.12): mount attributes by bind remount. */
@@ -329,13 +331,13 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
       cgroupName = typeof group.path === 'string' ? group.path : undefined;
     } else {
       cgroupPath = v.absolutePath('options.cgroup', o.cgroup);
-      if (fs.statfsSync(cgroupPath).type !== CGROUP2_SUPER_MAGIC) {
+      if (!internals.cgroupMade && fs.statfsSync(cgroupPath).type !== CGROUP2_SUPER_MAGIC) {
         throw new InvalidArgValueError('options.cgroup', cgroupPath, 'must be a directory in a cgroup v2 hierarchy');
       }
     }
   }
   if (signal?.aborted) throw abortError(signal);
-  const { netnsPool = true, hold: _hold, ...knobs } = internals;
+  const { netnsPool = true, hold: _hold, cgroupMade: _made, ...knobs } = internals;
   Object.assign(nativeOptions, knobs);
   if (nativeOptions.vm && !vmIsSafe(plan.steps, o.cgroup !== undefined)) nativeOptions.vm = false;
   if (nativeOptions.vfork && !vforkIsSafe(o.plan as readonly Step[] | undefined, hold)) nativeOptions.vfork = false;
@@ -360,10 +362,12 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
   let onEvent: (event: number, a: number, b: number, c: number) => void = () => {};
   let usesPool = false;
   let refillAtExit = false;
+  // A plan that brings the loopback up gets a namespace where the pool has done it already.
+  const netnsKind = steps.some((s) => s.op === 'loopbackUp') ? 1 : 0;
   try {
     // A pooled namespace is owned by this process's user namespace: only without 'user', and as root.
     usesPool = netnsPool && namespaces.includes('net') && !userns && process.geteuid?.() === 0;
-    if (usesPool) netnsFd = takeNetns();
+    if (usesPool) netnsFd = takeNetns(netnsKind);
     if (netnsFd !== undefined) {
       nativeOptions.netnsFd = netnsFd;
       nativeOptions.flags &= ~namespaceFlags(['net']);
@@ -386,7 +390,7 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
     // the other core (a refill running beside the child holds that core in the kernel for
     // ~0.3 ms, and the child waits) — at once if the pool is empty or the spawn failed.
     if (usesPool) {
-      if (result === undefined || netnsPoolHeld() === 0) refillNetns();
+      if (result === undefined || netnsPoolHeld(netnsKind) === 0) refillNetns(netnsKind);
       else refillAtExit = true;
     }
   }
@@ -443,7 +447,7 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
         failure = stepError(described, a, b, c);
       } else if (event === EVENT.exit) {
         exitedAlready = true;
-        if (refillAtExit) refillNetns();
+        if (refillAtExit) refillNetns(netnsKind);
         // Nobody reads stdin any more: close our end (as child_process does on exit).
         streams[0]?.destroy();
         signal?.removeEventListener('abort', onAbort);

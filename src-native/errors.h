@@ -20,8 +20,10 @@ struct AddonData {
   size_t live_handles = 0;                   // other libuv handles not yet closed (cgroup.cc)
   std::unordered_map<int, PressureWatch*> pressure_watches;  // PSI triggers by id (cgroup.cc)
   int next_watch_id = 0;
-  std::vector<int> netns_ready;  // network namespaces made ahead (namespaces.cc), fds owned here
-  int netns_making = 0;
+  // Network namespaces made ahead (namespaces.cc), fds owned here, per kind: [0] as
+  // CLONE_NEWNET makes them, [1] with the loopback device up.
+  std::vector<int> netns_ready[2];
+  int netns_making[2] = {0, 0};
   int netns_generation = 0;      // bumped by a drain: namespaces still being made are closed
   bool tearing_down = false;                 // the environment is exiting (worker terminated)
   napi_async_cleanup_hook_handle cleanup_hook = nullptr;

@@ -2,8 +2,11 @@
 // kernel CLONE_NEW* bits built by lib/namespaces.ts.
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "errors.h"
@@ -38,8 +41,8 @@ namespace {
 // fds belong to the addon so that they are closed with the environment (a worker).
 class NetnsWorker : public Napi::AsyncWorker {
  public:
-  NetnsWorker(const Napi::Function& callback, int generation)
-      : Napi::AsyncWorker(callback, "nsbox:netnsCreate"), generation_(generation) {}
+  NetnsWorker(const Napi::Function& callback, int kind, int generation)
+      : Napi::AsyncWorker(callback, "nsbox:netnsCreate"), kind_(kind), generation_(generation) {}
   ~NetnsWorker() override {
     if (fd_ >= 0) ::close(fd_);  // not handed to the pool (drained, or the environment went away)
   }
@@ -60,21 +63,41 @@ class NetnsWorker : public Napi::AsyncWorker {
       w->Fail(errno, "unshare");
       return nullptr;
     }
+    if (w->kind_ == 1 && !LoopbackUp(w)) return nullptr;
     w->fd_ = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     if (w->fd_ < 0) w->Fail(errno, "open");
     return nullptr;
   }
 
+  // `lo` up in this thread's new namespace (netdevice(7)), as the child's loopbackUp step does.
+  static bool LoopbackUp(NetnsWorker* w) {
+    int sock = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sock < 0) {
+      w->Fail(errno, "socket");
+      return false;
+    }
+    struct ifreq req = {};
+    req.ifr_name[0] = 'l', req.ifr_name[1] = 'o';
+    bool ok = ::ioctl(sock, SIOCGIFFLAGS, &req) == 0;
+    if (ok) {
+      req.ifr_flags = static_cast<short>(req.ifr_flags | IFF_UP);
+      ok = ::ioctl(sock, SIOCSIFFLAGS, &req) == 0;
+    }
+    if (!ok) w->Fail(errno, "ioctl");
+    ::close(sock);
+    return ok;
+  }
+
   void OnOK() override {
     Napi::Env env = Env();
     AddonData* data = env.GetInstanceData<AddonData>();
-    data->netns_making--;
+    data->netns_making[kind_]--;
     if (err_ != 0) {
       Callback().Call({MakeSystemError(env, err_, syscall_)});
       return;
     }
     if (generation_ == data->netns_generation) {
-      data->netns_ready.push_back(fd_);
+      data->netns_ready[kind_].push_back(fd_);
       fd_ = -1;
     }
     Callback().Call({env.Null()});
@@ -85,6 +108,7 @@ class NetnsWorker : public Napi::AsyncWorker {
     err_ = err;
     syscall_ = syscall;
   }
+  int kind_;
   int generation_;
   int fd_ = -1;
   int err_ = 0;
@@ -93,28 +117,39 @@ class NetnsWorker : public Napi::AsyncWorker {
 
 }  // namespace
 
-// netnsPoolFill(count, callback(err)): starts `count` more namespaces on pool threads; each
-// lands in the pool (unless drained meanwhile) and then calls back.
+static bool ArgKind(const Napi::CallbackInfo& info, size_t i, int* kind) {
+  int64_t k;
+  if (!ArgInt(info, i, &k) || (k != 0 && k != 1)) return false;
+  *kind = static_cast<int>(k);
+  return true;
+}
+
+// netnsPoolFill(count, kind, callback(err)): starts `count` more namespaces of a kind (0: as
+// CLONE_NEWNET makes them, 1: loopback up) on pool threads; each lands in the pool (unless
+// drained meanwhile) and then calls back.
 Napi::Value NetnsPoolFill(const Napi::CallbackInfo& info) {
   int64_t count;
-  if (!ArgInt(info, 0, &count) || info.Length() < 2 || !info[1].IsFunction()) {
-    return ThrowTypeError(info.Env(), "netnsPoolFill(count, callback)");
+  int kind;
+  if (!ArgInt(info, 0, &count) || !ArgKind(info, 1, &kind) || info.Length() < 3 || !info[2].IsFunction()) {
+    return ThrowTypeError(info.Env(), "netnsPoolFill(count, kind, callback)");
   }
   AddonData* data = info.Env().GetInstanceData<AddonData>();
   for (int64_t i = 0; i < count; i++) {
-    data->netns_making++;
-    (new NetnsWorker(info[1].As<Napi::Function>(), data->netns_generation))->Queue();
+    data->netns_making[kind]++;
+    (new NetnsWorker(info[2].As<Napi::Function>(), kind, data->netns_generation))->Queue();
   }
   return info.Env().Undefined();
 }
 
-// netnsPoolTake(): a pooled namespace's fd, now the caller's to close; -1 if none is ready.
+// netnsPoolTake(kind): a pooled namespace's fd, now the caller's to close; -1 if none is ready.
 Napi::Value NetnsPoolTake(const Napi::CallbackInfo& info) {
-  AddonData* data = info.Env().GetInstanceData<AddonData>();
+  int kind;
+  if (!ArgKind(info, 0, &kind)) return ThrowTypeError(info.Env(), "netnsPoolTake(kind)");
+  std::vector<int>& ready = info.Env().GetInstanceData<AddonData>()->netns_ready[kind];
   int fd = -1;
-  if (!data->netns_ready.empty()) {
-    fd = data->netns_ready.back();
-    data->netns_ready.pop_back();
+  if (!ready.empty()) {
+    fd = ready.back();
+    ready.pop_back();
   }
   return Napi::Number::New(info.Env(), fd);
 }
@@ -125,19 +160,23 @@ Napi::Value NetnsPoolDrain(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// netnsPoolState(): [ready, making].
+// netnsPoolState(): [ready, making] of kind 0, then of kind 1.
 Napi::Value NetnsPoolState(const Napi::CallbackInfo& info) {
   AddonData* data = info.Env().GetInstanceData<AddonData>();
-  Napi::Array a = Napi::Array::New(info.Env(), 2);
-  a.Set(0u, Napi::Number::New(info.Env(), static_cast<double>(data->netns_ready.size())));
-  a.Set(1u, Napi::Number::New(info.Env(), data->netns_making));
+  Napi::Array a = Napi::Array::New(info.Env(), 4);
+  for (uint32_t k = 0; k < 2; k++) {
+    a.Set(2 * k, Napi::Number::New(info.Env(), static_cast<double>(data->netns_ready[k].size())));
+    a.Set(2 * k + 1, Napi::Number::New(info.Env(), data->netns_making[k]));
+  }
   return a;
 }
 
 void DrainNetnsPool(AddonData* data) {
   data->netns_generation++;
-  for (int fd : data->netns_ready) ::close(fd);
-  data->netns_ready.clear();
+  for (std::vector<int>& ready : data->netns_ready) {
+    for (int fd : ready) ::close(fd);
+    ready.clear();
+  }
 }
 
 }  // namespace nsbox

@@ -73,14 +73,18 @@ export interface NativeAddon {
   init(factory: SystemErrorFactory): void;
   unshare(flags: number): void;
   setns(fd: number, nstype: number): void;
-  /** Starts `count` network namespaces on libuv pool threads (unshare there, keep an fd, setns back) into the addon's pool; callback per namespace. */
-  netnsPoolFill(count: number, callback: (error: Error | null) => void): void;
-  /** A pooled namespace's fd (the caller closes it), or -1. */
-  netnsPoolTake(): number;
-  /** Closes the pooled fds; those still being made are closed when they arrive. */
+  /**
+   * Starts `count` network namespaces of a kind (0: as CLONE_NEWNET makes them, 1: loopback up)
+   * on libuv pool threads (each on a short-lived thread that unshares and keeps an fd) into the
+   * addon's pool; callback per namespace.
+   */
+  netnsPoolFill(count: number, kind: 0 | 1, callback: (error: Error | null) => void): void;
+  /** A pooled namespace's fd of that kind (the caller closes it), or -1. */
+  netnsPoolTake(kind: 0 | 1): number;
+  /** Closes the pooled fds of both kinds; those still being made are closed when they arrive. */
   netnsPoolDrain(): void;
-  /** [ready, being made]. */
-  netnsPoolState(): [number, number];
+  /** [ready, being made] of kind 0, then of kind 1. */
+  netnsPoolState(): [number, number, number, number];
   /** Opens a pressure file, writes the PSI trigger, watches POLLPRI; callback(ended) per event. Returns an id. */
   psiTrigger(path: string, trigger: string, callback: (ended: boolean) => void): number;
   /** Stops a psiTrigger watch and closes its fd (destroying the trigger). */

@@ -98,8 +98,12 @@ export class ContainerStateError extends StateError {
 
 /** A flat keyed file of the group (`cpu.stat`, `memory.events`), or {} where it has none. */
 function flatKeyed(dir: string, file: string): Record<string, number> {
+  const p = path.join(dir, file);
+  // existsSync first: a missing controller's file (most of them on a hybrid host) is then no
+  // thrown error, which costs more than the read, at every container's end.
+  if (!fs.existsSync(p)) return {};
   try {
-    return parseFlatKeyed(fs.readFileSync(path.join(dir, file), 'utf8'), file);
+    return parseFlatKeyed(fs.readFileSync(p, 'utf8'), file);
   } catch {
     return {};
   }
@@ -107,8 +111,10 @@ function flatKeyed(dir: string, file: string): Record<string, number> {
 
 /** A single-value file of the group (`memory.peak`), or undefined where it has none. */
 function single(dir: string, file: string): number | undefined {
+  const p = path.join(dir, file);
+  if (!fs.existsSync(p)) return undefined; // as in flatKeyed
   try {
-    const n = parseSingle(fs.readFileSync(path.join(dir, file), 'utf8'), file);
+    const n = parseSingle(fs.readFileSync(p, 'utf8'), file);
     return n === 'max' ? undefined : n;
   } catch {
     return undefined;
@@ -245,10 +251,10 @@ export class Container {
       };
       let held: HeldProcess;
       if (hold) {
-        held = await spawnHeld(spawnOptions, internals.spawn);
+        held = await spawnHeld(spawnOptions, { ...(internals.spawn ?? SPAWN_DEFAULTS), cgroupMade: true });
       } else {
         // Resolved once exec'd: start() only marks it running (run() saves a round trip).
-        const child = await spawnWith(spawnOptions, { ...(internals.spawn ?? SPAWN_DEFAULTS), vfork: fast });
+        const child = await spawnWith(spawnOptions, { ...(internals.spawn ?? SPAWN_DEFAULTS), vfork: fast, cgroupMade: true });
         held = { child, release: () => Promise.resolve() };
       }
       if (consoleSocket) {

@@ -13,6 +13,7 @@ import { removeSharedBusyboxRootfs, sharedBusyboxRootfs } from '../helpers/rootf
 import { capabilityNames } from '../../lib/capabilities';
 import { fdChanges, openFds, settled } from '../helpers/proc';
 import { native } from '../../lib/native';
+import { netnsPoolSettled } from '../../lib/netns-pool';
 
 const probeMount = { type: 'bind', source: PROBE_BIN, target: '/probe', readonly: true } as const;
 let cgroupParent: string | undefined;
@@ -24,6 +25,16 @@ afterAll(() => {
   removeSharedBusyboxRootfs();
   if (cgroupParent && fs.existsSync(cgroupParent)) fs.rmdirSync(cgroupParent);
 });
+
+/**
+ * This process's open fds but the network namespace pool's, which come and go on their own
+ * (refilled on pool threads, each of which holds a socket for a moment to bring a loopback up):
+ * they are not a container's. Read once the pool is done making namespaces.
+ */
+async function ownFds(): Promise<number[]> {
+  await netnsPoolSettled();
+  return [...openFds()].filter(([, target]) => !target.startsWith('net:')).map(([fd]) => fd).sort((a, b) => a - b);
+}
 
 function base(extra: Partial<ContainerOptions> = {}): ContainerOptions {
   return {
@@ -209,13 +220,13 @@ describe('lifecycle', () => {
   });
 
   it('delete() of a running container kills every process in it and leaves nothing', async () => {
-    const fdsBefore = openFds().size;
+    const fdsBefore = await ownFds();
     const c = await Container.create(base({ command: ['/bin/sh', '-c', 'sleep 100 & sleep 100 & wait'], stdio: 'ignore' }));
     await c.start();
     const pid = c.pid;
     await c.delete();
     expect(fs.existsSync(`/proc/${pid}`)).toBe(false);
-    expect(openFds().size).toBe(fdsBefore);
+    expect(await ownFds()).toEqual(fdsBefore);
   });
 
   it('timeout and signal end the whole container, and the result says why', async () => {
@@ -313,9 +324,8 @@ describe('faults', () => {
     // test files, running in parallel, mount and unmount elsewhere).
     const ours = () => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(stagingDir()) || l.includes(`nsbox-test-${process.pid}-`));
     const mountsBefore = ours();
-    // The netns pool's namespaces come and go on their own: they are not the container's.
-    const fds = () => [...openFds()].filter(([, target]) => !target.startsWith('net:')).map(([fd]) => fd).sort();
-    const fdsBefore = fds();
+    const fds = ownFds;
+    const fdsBefore = await fds();
     const seen: string[] = [];
     for (let step = 0; ; step++) {
       const internals = { spawn: { faultStep: step, faultErrno: 5 /* EIO */ } };
@@ -339,7 +349,7 @@ describe('faults', () => {
       seen.push(error.step!);
       if (cgroupParent) expect(fs.readdirSync(cgroupParent).filter((d) => fs.statSync(path.join(cgroupParent!, d)).isDirectory())).toEqual([]);
       expect(ours()).toEqual(mountsBefore);
-      expect(fds()).toEqual(fdsBefore);
+      expect(await fds()).toEqual(fdsBefore);
       if (step > 500) throw new Error('the plan never ran to its end');
     }
     // Every kind of step the container uses was failed once, the exec last.

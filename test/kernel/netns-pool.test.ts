@@ -3,7 +3,7 @@
 // must really have been asked that way.
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { drainNetnsPool, netnsPoolHeld, netnsPoolSettled, setNetnsPoolSize } from '../../lib/netns-pool';
+import { drainNetnsPool, netnsPoolHeld, netnsPoolSettled, setNetnsPoolSize, takeNetns } from '../../lib/netns-pool';
 import { spawn } from '../../lib/spawn';
 import { isRoot, repoRoot, run, sh, straceSpawnScript } from '../helpers/env';
 
@@ -77,6 +77,46 @@ describe.skipIf(rootOnly)(`network namespace pool${rootOnly ? ` (skipped: ${root
     await drainNetnsPool();
   });
 
+  it('a plan that brings the loopback up gets a namespace the pool made with it up; the other kind stays as CLONE_NEWNET makes it', async () => {
+    await drainNetnsPool();
+    const up = await run({ command: sh('ip -o link show lo'), namespaces: ['net'], plan: [{ op: 'loopbackUp' }] });
+    expect(up.stdout).toMatch(/^1: lo: <LOOPBACK,UP,LOWER_UP> /);
+    await netnsPoolSettled();
+    expect([netnsPoolHeld(0), netnsPoolHeld(1)]).toEqual([0, 2]);
+    // One of them, joined by a plan that does not touch the loopback: up already.
+    const fd = takeNetns(1)!;
+    try {
+      const joined = await run({ command: sh('ip -o link show lo; tail -n +3 /proc/net/dev | cut -d: -f1'), plan: [{ op: 'setns', fd, types: ['net'] }] });
+      const [link, devices] = joined.stdout.split('\n');
+      expect(link).toMatch(/^1: lo: <LOOPBACK,UP,LOWER_UP> /);
+      expect(devices.trim()).toBe('lo');
+    } finally {
+      fs.closeSync(fd);
+    }
+    const down = await run({ command: sh('ip -o link show lo'), namespaces: ['net'] });
+    expect(down.stdout).toMatch(/^1: lo: <LOOPBACK> /);
+    await drainNetnsPool();
+  });
+
+  it('grows while spawns in flight find it empty (up to 16), back to 2 when drained', async () => {
+    await drainNetnsPool();
+    await run({ command: ['/bin/true'], namespaces: ['net'] }); // starts it: 2
+    await netnsPoolSettled();
+    expect(netnsPoolHeld(0)).toBe(2);
+    // Eight at once: the first two take what is held, the rest find it empty and double it.
+    const all = await Promise.all(Array.from({ length: 8 }, () => run({ command: ['/bin/true'], namespaces: ['net'] })));
+    expect(all.map((r) => r.status.code)).toEqual(Array(8).fill(0));
+    await netnsPoolSettled();
+    const grown = netnsPoolHeld(0);
+    expect(grown).toBeGreaterThan(2);
+    expect(grown).toBeLessThanOrEqual(16);
+    await drainNetnsPool();
+    await run({ command: ['/bin/true'], namespaces: ['net'] });
+    await netnsPoolSettled();
+    expect(netnsPoolHeld(0)).toBe(2);
+    await drainNetnsPool();
+  });
+
   it('a setns step whose fd a stdio entry would overwrite is refused before anything is cloned', async () => {
     await expect(spawn({ command: ['/bin/true'], plan: [{ op: 'setns', fd: 2 }], stdio: 'ignore' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('options.plan[0].fd') });
   });
@@ -90,7 +130,7 @@ describe.skipIf(rootOnly)(`network namespace pool${rootOnly ? ` (skipped: ${root
       expect(netnsPoolHeld()).toBe(0);
       expect(() => setNetnsPoolSize(-1)).toThrow(RangeError);
     } finally {
-      setNetnsPoolSize(2);
+      setNetnsPoolSize('auto');
       await drainNetnsPool();
     }
   });
