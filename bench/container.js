@@ -157,7 +157,22 @@ wrapAsync(Cgroup, 'create', 'cgcreate');
 wrapSync(filesystemModule, 'filesystemSteps', 'fs');
 wrapSync(filesystemModule, 'protectionSteps', 'protect');
 wrapAsync(spawnModule, 'spawnHeld', 'held');
-wrapSync(native, 'spawn', 'clone');
+{
+  // native.spawn, asked for its timing: with CLONE_VM|CLONE_VFORK (Container.run as root) the
+  // child's setup and execve happen inside this call, and the child stamps where each begins.
+  const real = native.spawn;
+  native.spawn = function (plan, options, onEvent) {
+    mark('clone0');
+    const m = marks;
+    try {
+      const r = real.call(this, plan, m ? { ...options, timing: true } : options, onEvent);
+      if (m && r.timing) m.timing = r.timing;
+      return r;
+    } finally {
+      mark('clone1');
+    }
+  };
+}
 wrapAsync(Container.prototype, 'start', 'start');
 wrapAsync(Container.prototype, 'wait', 'wait');
 wrapAsync(Container.prototype, 'delete', 'delete');
@@ -182,7 +197,19 @@ function stagesOf(m, t0, t1) {
     runExit: m.wait1 - m.start1, // /bin/true runs, exits, pid namespace ends, pidfd → reaped
     delete: d('delete0', 'delete1'), // cgroup.kill, wait for empty, rmdir, close the fds
   };
-  s.prepare = s.seccomp + s.cgroup + s.plan + s.encode;
+  if (m.timing) {
+    // Container.run as root: one vfork'd clone, no hold. native.spawn returns once the child
+    // has exec'd; its stamps split the call into clone, the child's setup and its execve.
+    s.plan = m.clone0 - m.cgcreate1; // filesystem + protection steps, spawn's validation and encoding
+    s.encode = NaN;
+    s.clone = m.timing.clone;
+    s.setup = m.timing.setup;
+    s.exec = m.timing.exec;
+    s.runExit = m.wait1 - m.clone1;
+    s.prepare = s.seccomp + s.cgroup + s.plan;
+  } else {
+    s.prepare = s.seccomp + s.cgroup + s.plan + s.encode;
+  }
   s.other = t1 - t0 - (s.validate + s.prepare + s.clone + s.setup + s.exec + s.runExit + s.delete);
   s.total = t1 - t0;
   return s;
@@ -194,11 +221,11 @@ const STAGE_ROWS = [
   ['cgroup', '  cgroup        cgroupHost() + Cgroup.create'],
   ['hostScan', '    host scan     makeCgroup: cgroupHost()'],
   ['mkdir', '    create        Cgroup.create'],
-  ['plan', '  plan          filesystem + protection steps'],
+  ['plan', '  plan          steps (+ encoding with vfork)'],
   ['encode', '  encode        spawnWith until native.spawn'],
-  ['clone', 'clone         native.spawn (clone3, sync)'],
-  ['setup', 'child setup   plan steps until held (+ wake-up)'],
-  ['exec', 'exec          start(): release → exec'],
+  ['clone', 'clone         clone3 until the child runs'],
+  ['setup', 'child setup   plan steps (until held)'],
+  ['exec', 'exec          execve until Node goes on'],
   ['runExit', 'run + exit    /bin/true, pid ns end, reap'],
   ['delete', 'delete        cgroup.kill, rmdir'],
   ['other', 'other         between the marks'],

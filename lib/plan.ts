@@ -491,7 +491,8 @@ function checkOrder(name: string, steps: readonly { op: string }[]): void {
 /** An encoded plan and, for error messages, what each step was. */
 export interface EncodedPlan {
   buffer: Buffer;
-  steps: readonly { op: string; path?: string }[];
+  /** Per step: its op, the path it names (for errors), and the id a setuid/setgid step sets. */
+  steps: readonly { op: string; path?: string; id?: number }[];
 }
 
 function stepPath(step: Record<string, unknown>): string | undefined {
@@ -515,14 +516,15 @@ export function encodePlan(
   v.array(name, steps);
   const t = new StringTable();
   const encoded: EncodedStep[] = [];
-  const described: { op: string; path?: string }[] = [];
+  const described: { op: string; path?: string; id?: number }[] = [];
   steps.forEach((step, i) => {
     if (allowWait && (step as { op?: unknown })?.op === 'wait') {
       encoded.push({ op: OP.wait, args: [] });
     } else {
       encoded.push(encodeStep(`${name}[${i}]`, step, t));
     }
-    described.push({ op: step.op, path: stepPath(step as unknown as Record<string, unknown>) });
+    const id = step.op === 'setuid' ? step.uid : step.op === 'setgid' ? step.gid : undefined;
+    described.push({ op: step.op, path: stepPath(step as unknown as Record<string, unknown>), ...(id !== undefined && { id }) });
   });
   checkOrder(name, steps);
   encoded.push({

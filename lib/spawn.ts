@@ -10,7 +10,7 @@ import { namespaceFlags, namespaceTypes, type NamespaceType } from './namespaces
 import { CGROUP2_SUPER_MAGIC } from './cgroup/discover';
 import { native } from './native';
 import { netnsPoolHeld, refillNetns, takeNetns } from './netns-pool';
-import { encodePlan, PRELUDE_STEPS, SYSCALLS, type Step } from './plan';
+import { encodePlan, PRELUDE_STEPS, SYSCALLS, type EncodedPlan, type Step } from './plan';
 import { signalName, signalNumber } from './signals';
 import * as v from './validate';
 
@@ -82,6 +82,11 @@ export interface SpawnInternals {
   timing?: boolean;
   /** options.cgroup is a path the caller has just made with Cgroup.create (Container): not checked again. */
   cgroupMade?: boolean;
+  /**
+   * The plan already encoded by {@link encodeSpawnPlan} from these options (with the `wait`
+   * step when holding); options.plan is then not given.
+   */
+  encoded?: EncodedPlan;
   noClone3?: boolean;
   noIntoCgroup?: boolean;
   /** Act as a kernel without mount_setattr (before 5.12): mount attributes by bind remount. */
@@ -285,24 +290,37 @@ export function spawn(options: SpawnOptions): Promise<Subprocess> {
   return spawnWith(options, DEFAULTS);
 }
 
-/** @internal spawn with the internal knobs (tests, benchmarks). */
-export async function spawnWith(options: SpawnOptions, internals: SpawnInternals): Promise<Subprocess> {
-  const o = v.object('options', options);
-  v.knownKeys('options', o, ['command', 'env', 'namespaces', 'cgroup', 'plan', 'stdio', 'uidMap', 'gidMap', 'setgroups', 'signal']);
+/**
+ * @internal The child's encoded plan for spawn options (their command, env and plan): what
+ * spawnWith runs, for callers that encode once and pass it back as `internals.encoded`
+ * (Container keeps the plans of the configurations it has run). Validates what it reads.
+ */
+export function encodeSpawnPlan(options: SpawnOptions | Record<string, unknown>, hold: boolean): EncodedPlan {
+  const o = options as Record<string, unknown>;
   const command = v.array('options.command', o.command).map((a, i) => v.string(`options.command[${i}]`, a, { empty: i > 0 }));
   if (command.length === 0) throw new InvalidArgValueError('options.command', o.command, 'must name a program');
-  const namespaces = o.namespaces === undefined ? [] : namespaceTypes('options.namespaces', o.namespaces);
   // Without options.env the addon copies environ itself: much cheaper than reading process.env.
   const env = o.env === undefined ? null : envList(o.env);
   const pathVar = (env === null ? process.env.PATH : env.find((e) => e.startsWith('PATH='))?.slice(5)) ?? DEFAULT_PATH;
-  const hold = internals.hold === true;
   const steps = (o.plan ?? []) as (Step | { op: 'wait' })[];
-  const plan = encodePlan(hold ? [...v.array('options.plan', steps) as Step[], { op: 'wait' }] : steps, {
+  return encodePlan(hold ? [...v.array('options.plan', steps) as Step[], { op: 'wait' }] : steps, {
     file: command[0],
     argv: command,
     env,
     searchPath: command[0].includes('/') ? null : pathVar,
   }, 'options.plan', { allowWait: hold });
+}
+
+/** @internal spawn with the internal knobs (tests, benchmarks). */
+export async function spawnWith(options: SpawnOptions, internals: SpawnInternals): Promise<Subprocess> {
+  const o = v.object('options', options);
+  v.knownKeys('options', o, ['command', 'env', 'namespaces', 'cgroup', 'plan', 'stdio', 'uidMap', 'gidMap', 'setgroups', 'signal']);
+  const namespaces = o.namespaces === undefined ? [] : namespaceTypes('options.namespaces', o.namespaces);
+  const hold = internals.hold === true;
+  if (internals.encoded !== undefined && o.plan !== undefined) {
+    throw new InvalidArgValueError('options.plan', o.plan, 'must not be given with an encoded plan');
+  }
+  const plan = internals.encoded ?? encodeSpawnPlan(o, hold);
 
   const signal = o.signal as AbortSignal | undefined;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
@@ -337,10 +355,10 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
     }
   }
   if (signal?.aborted) throw abortError(signal);
-  const { netnsPool = true, hold: _hold, cgroupMade: _made, ...knobs } = internals;
+  const { netnsPool = true, hold: _hold, cgroupMade: _made, encoded: _encoded, ...knobs } = internals;
   Object.assign(nativeOptions, knobs);
   if (nativeOptions.vm && !vmIsSafe(plan.steps, o.cgroup !== undefined)) nativeOptions.vm = false;
-  if (nativeOptions.vfork && !vforkIsSafe(o.plan as readonly Step[] | undefined, hold)) nativeOptions.vfork = false;
+  if (nativeOptions.vfork && !vforkIsSafe(plan.steps, hold)) nativeOptions.vfork = false;
 
   nativeOptions.stdio = prepareStdio(o.stdio);
   // The child's stdio lands on fds 0..n-1 before the plan runs: a setns step's fd and an
@@ -363,7 +381,7 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
   let usesPool = false;
   let refillAtExit = false;
   // A plan that brings the loopback up gets a namespace where the pool has done it already.
-  const netnsKind = steps.some((s) => s.op === 'loopbackUp') ? 1 : 0;
+  const netnsKind = plan.steps.some((s) => s.op === 'loopbackUp') ? 1 : 0;
   try {
     // A pooled namespace is owned by this process's user namespace: only without 'user', and as root.
     usesPool = netnsPool && namespaces.includes('net') && !userns && process.geteuid?.() === 0;
@@ -482,10 +500,10 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
  * flag of the address space it shares with Node: a `dumpable` step, or an id change
  * (commit_creds() resets the flag when the effective uid or gid changes).
  */
-function vforkIsSafe(steps: readonly Step[] | undefined, hold: boolean): boolean {
+function vforkIsSafe(steps: EncodedPlan['steps'], hold: boolean): boolean {
   if (hold) return false;
-  return !(steps ?? []).some((s) => s.op === 'dumpable' || s.op === 'fork' ||
-    (s.op === 'setuid' && s.uid !== 0) || (s.op === 'setgid' && s.gid !== 0));
+  return !steps.some((s) => s.op === 'dumpable' || s.op === 'fork' || s.op === 'wait' ||
+    ((s.op === 'setuid' || s.op === 'setgid') && s.id !== 0));
 }
 
 function vmIsSafe(steps: readonly { op: string }[], inCgroup: boolean): boolean {

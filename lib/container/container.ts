@@ -13,11 +13,12 @@ import { abortError, CgroupUnavailableError, InvalidArgValueError, NsboxSystemEr
 import type { NamespaceType } from '../namespaces';
 import type { Step } from '../plan';
 import { signalNumber } from '../signals';
-import { SPAWN_DEFAULTS, spawnHeld, spawnWith, type HeldProcess, type SpawnInternals, type SpawnOptions, type StdioEntry, type Subprocess } from '../spawn';
+import { SPAWN_DEFAULTS, encodeSpawnPlan, spawnHeld, spawnWith, type HeldProcess, type SpawnInternals, type SpawnOptions, type StdioEntry, type Subprocess } from '../spawn';
 import * as v from '../validate';
 import { execSteps, securitySteps } from './security';
 import { filesystemSteps, protectionSteps } from './filesystem';
 import { normalizeOptions, type ContainerConfig, type ContainerOptions, type ContainerStdioEntry } from './options';
+import { containerPlan } from './plans';
 import { optionsToOci, readBundle, type OciSpec } from './oci';
 import { openConsoleSocket, type ConsoleSocket, type Pty } from '../pty';
 
@@ -199,7 +200,6 @@ export class Container {
   static async #create(options: ContainerOptions, internals: ContainerInternals, hold: boolean): Promise<Container> {
     const config = normalizeOptions(options);
     if (config.signal?.aborted) throw abortError(config.signal);
-    const security = securitySteps(config);
     let cgroup: Cgroup | null = null;
     let terminal: Pty | null = null;
     // stdio 'pty': the child makes the terminal in the container's own devpts instance after
@@ -218,22 +218,28 @@ export class Container {
     try {
       cgroup = await makeCgroup(config);
       if (config.stdio === 'pty') consoleSocket = openConsoleSocket();
-      const plan: Step[] = [
-        ...(fast ? [] : [{ op: 'dumpable', value: false } as const]),
-        // Its own session and process group, as runc's init: out of Node's, so a terminal's
-        // Ctrl-C does not reach it, and the kernel's orphaned-group check at every child's exit
-        // does not walk every live container (kill_orphaned_pgrp). openConsole makes its own.
-        ...(config.stdio === 'pty' ? [] : [{ op: 'setsid' } as const]),
-        // After CLONE_INTO_CGROUP: a cgroup namespace made here is rooted at the container's group.
-        { op: 'unshare', types: ['cgroup'] },
-        ...filesystemSteps(config, { cgroupns: true }),
-        // Before the masks and the security steps, as runc sets up its console.
-        ...(consoleSocket ? [{ op: 'openConsole', socket: consoleSocket.childFd, size: config.terminalSize } as const] : []),
-        ...protectionSteps(config),
-        { op: 'sethostname', hostname: config.hostname },
-        ...(config.network === 'none' ? [{ op: 'loopbackUp' } as const] : []),
-        ...security,
-      ];
+      const socket = consoleSocket;
+      // The plan's steps and the exec, made from `c` alone: plans.ts keeps them per configuration.
+      const encoded = containerPlan(config, `${fast}/${hold}`, (c) => encodeSpawnPlan({
+        command: c.command,
+        env: envObject(c.env),
+        plan: [
+          ...(fast ? [] : [{ op: 'dumpable', value: false } as const]),
+          // Its own session and process group, as runc's init: out of Node's, so a terminal's
+          // Ctrl-C does not reach it, and the kernel's orphaned-group check at every child's exit
+          // does not walk every live container (kill_orphaned_pgrp). openConsole makes its own.
+          ...(c.stdio === 'pty' ? [] : [{ op: 'setsid' } as const]),
+          // After CLONE_INTO_CGROUP: a cgroup namespace made here is rooted at the container's group.
+          { op: 'unshare', types: ['cgroup'] },
+          ...filesystemSteps(c, { cgroupns: true }),
+          // Before the masks and the security steps, as runc sets up its console.
+          ...(socket ? [{ op: 'openConsole', socket: socket.childFd, size: c.terminalSize } as const] : []),
+          ...protectionSteps(c),
+          { op: 'sethostname', hostname: c.hostname },
+          ...(c.network === 'none' ? [{ op: 'loopbackUp' } as const] : []),
+          ...securitySteps(c),
+        ] satisfies Step[],
+      }, hold));
       // With a pty, /dev/null until the openConsole step puts the terminal on 0-2.
       const stdio: StdioEntry[] = config.stdio === 'pty' ? ['ignore', 'ignore', 'ignore'] : [...config.stdio];
       const namespaces = namespacesOf(config);
@@ -241,7 +247,6 @@ export class Container {
         command: config.command,
         env: envObject(config.env),
         namespaces,
-        plan,
         stdio,
         // By path: spawn opens it for CLONE_INTO_CGROUP and closes it again. A Cgroup's own fd
         // would stay open as long as the container lives, and every fd Node holds is copied
@@ -251,10 +256,10 @@ export class Container {
       };
       let held: HeldProcess;
       if (hold) {
-        held = await spawnHeld(spawnOptions, { ...(internals.spawn ?? SPAWN_DEFAULTS), cgroupMade: true });
+        held = await spawnHeld(spawnOptions, { ...(internals.spawn ?? SPAWN_DEFAULTS), cgroupMade: true, encoded });
       } else {
         // Resolved once exec'd: start() only marks it running (run() saves a round trip).
-        const child = await spawnWith(spawnOptions, { ...(internals.spawn ?? SPAWN_DEFAULTS), vfork: fast, cgroupMade: true });
+        const child = await spawnWith(spawnOptions, { ...(internals.spawn ?? SPAWN_DEFAULTS), vfork: fast, cgroupMade: true, encoded });
         held = { child, release: () => Promise.resolve() };
       }
       if (consoleSocket) {

@@ -152,6 +152,10 @@ export interface ContainerConfig {
   env: string[];
   cwd: string;
   hostname: string;
+  /** The hostname is the id's first 12 characters (none was given), and so is HOSTNAME= in env when `envDefaulted`. */
+  hostnameFromId: boolean;
+  /** env is the default one (PATH, HOSTNAME, HOME and TERM with a pty). */
+  envDefaulted: boolean;
   uid: number;
   gid: number;
   additionalGids: number[];
@@ -392,6 +396,8 @@ export function normalizeOptions(options: unknown): ContainerConfig {
     env,
     cwd: o.cwd === undefined ? '/' : containerPath('options.cwd', o.cwd),
     hostname,
+    hostnameFromId: o.hostname === undefined,
+    envDefaulted: o.env === undefined,
     uid,
     gid,
     additionalGids,

@@ -64,6 +64,18 @@ describe('a container on the embedded default root', () => {
     expect(r.durationMs).toBeGreaterThan(0);
   });
 
+  it('containers of one configuration each see their own id-derived hostname (one kept plan, patched per container)', async () => {
+    const script = 'hostname; cat /etc/hostname; echo "$HOSTNAME"; grep 127.0.1.1 /etc/hosts | cut -f2';
+    const ids = ['0123456789abcdef0001', '0123456789abcdef0002', 'fedcba98765432100003'];
+    const seen = [];
+    for (const id of ids) {
+      const r = await Container.run(base({ command: ['/bin/sh', '-c', script], id }));
+      expect(r.exitCode).toBe(0);
+      seen.push(r.stdout);
+    }
+    expect(seen).toEqual(ids.map((id) => `${id.slice(0, 12)}\n`.repeat(4)));
+  });
+
   it('sees the host /usr read-only, a fresh writable /tmp, a minimal /etc, and no host file outside', async () => {
     const secret = tmpDir('secret');
     fs.writeFileSync(path.join(secret, 'key'), 'host secret');
