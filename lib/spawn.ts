@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import type { NativeSpawnOptions } from '../types/native';
+import type { ChildEvent, NativeSpawnOptions, NativeSpawnResult } from '../types/native';
 import { abortError, InvalidArgValueError, NsboxSystemError, StateError, namespaceHint, withHint } from './errors';
 import { namespaceFlags, namespaceTypes, type NamespaceType } from './namespaces';
 import { CGROUP2_SUPER_MAGIC } from './cgroup/discover';
@@ -80,6 +80,11 @@ export interface SpawnInternals {
   vfork?: boolean;
   /** With vfork: the stages of the clone, in the spawn result (benchmarks). */
   timing?: boolean;
+  /**
+   * With vfork: clone on a libuv pool thread, so that JavaScript goes on while the child sets
+   * up (Container.run while other runs are in flight; one alone is faster without the hop).
+   */
+  async?: boolean;
   /** options.cgroup is a path the caller has just made with Cgroup.create (Container): not checked again. */
   cgroupMade?: boolean;
   /**
@@ -355,7 +360,7 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
     }
   }
   if (signal?.aborted) throw abortError(signal);
-  const { netnsPool = true, hold: _hold, cgroupMade: _made, encoded: _encoded, ...knobs } = internals;
+  const { netnsPool = true, hold: _hold, cgroupMade: _made, encoded: _encoded, async: _async, ...knobs } = internals;
   Object.assign(nativeOptions, knobs);
   if (nativeOptions.vm && !vmIsSafe(plan.steps, o.cgroup !== undefined)) nativeOptions.vm = false;
   if (nativeOptions.vfork && !vforkIsSafe(plan.steps, hold)) nativeOptions.vfork = false;
@@ -394,7 +399,15 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
       cgroupFd = fs.openSync(cgroupPath, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
       nativeOptions.cgroupFd = cgroupFd;
     }
-    result = native.spawn(plan.buffer, nativeOptions, (event, a, b, c) => onEvent(event, a, b, c));
+    const listener = (event: ChildEvent, a: number, b: number, c: number) => onEvent(event, a, b, c);
+    if (internals.async && nativeOptions.vfork) {
+      // The fds above stay open until the clone is done (finally, below).
+      result = await new Promise<NativeSpawnResult>((resolve, reject) => {
+        native.spawnAsync(plan.buffer, nativeOptions, listener, (error, r) => (error ? reject(error) : resolve(r!)));
+      });
+    } else {
+      result = native.spawn(plan.buffer, nativeOptions, listener);
+    }
   } catch (e) {
     if (e instanceof NsboxSystemError) {
       if (e.step === 'clone') withHint(e, cloneHint(e, namespaces, cgroupPath ?? cgroupName ?? o.cgroup));
@@ -439,6 +452,7 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
       }
     };
     signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort(); // while an async clone was being made
     onEvent = (event, a, b, c) => {
       if (event === EVENT.held && hold && !child) {
         if (signal?.aborted) return;

@@ -25,6 +25,7 @@ Napi::Value Setdomainname(const Napi::CallbackInfo& info);
 Napi::Value PidfdOpen(const Napi::CallbackInfo& info);
 Napi::Value PidfdSendSignal(const Napi::CallbackInfo& info);
 Napi::Value Spawn(const Napi::CallbackInfo& info);
+Napi::Value SpawnAsync(const Napi::CallbackInfo& info);
 Napi::Value ChildRef(const Napi::CallbackInfo& info);
 Napi::Value ChildRelease(const Napi::CallbackInfo& info);
 // cgroup.cc
@@ -77,6 +78,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
       {"pidfdOpen", PidfdOpen},
       {"pidfdSendSignal", PidfdSendSignal},
       {"spawn", Spawn},
+      {"spawnAsync", SpawnAsync},
       {"childRef", ChildRef},
       {"childRelease", ChildRelease},
       {"psiTrigger", PsiTrigger},

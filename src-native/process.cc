@@ -394,7 +394,8 @@ static void OnEnvTeardown(napi_async_cleanup_hook_handle handle, void* arg) {
 }
 
 void FinishTeardownIfIdle(AddonData* data) {
-  if (data->tearing_down && data->cleanup_hook && data->live_children == 0 && data->live_handles == 0) {
+  if (data->tearing_down && data->cleanup_hook && data->live_children == 0 && data->live_handles == 0 &&
+      data->pending_spawns == 0) {
     napi_remove_async_cleanup_hook(data->cleanup_hook);
     data->cleanup_hook = nullptr;
   }
@@ -458,40 +459,73 @@ Napi::Value PidfdSendSignal(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// spawn(plan, options, onEvent) -> { pid, pidfd, stdio }
-//   options: flags (CLONE_NEW*), cgroupFd, stdio (fd | -1 closed | -2 pipe | -3 /dev/null), uidMap, gidMap,
-//   setgroups, vm (CLONE_VM with a private stack), noClone3 / noIntoCgroup (exercise the
-//   fallbacks), faultStep / faultErrno (fail that step: tests of cleanup).
-Napi::Value Spawn(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[0].IsTypedArray() || !info[1].IsObject() || !info[2].IsFunction()) {
-    return ThrowTypeError(env, "spawn(plan, options, onEvent)");
-  }
-  Napi::Uint8Array buf = info[0].As<Napi::Uint8Array>();
-  Napi::Object opts = info[1].As<Napi::Object>();
+// One spawn, from its options to its result: prepared on the main thread (PrepareSpawn), cloned
+// there or on a libuv pool thread (CloneJob: system calls only), and finished on the main
+// thread (FinishSpawn: the Child, its watches, the result). A vfork clone keeps the thread
+// that makes it until the child has exec'd: spawnAsync runs it on a pool thread so that
+// JavaScript goes on meanwhile (lib/spawn.ts uses it when other spawns are in flight).
+struct SpawnJob {
+  std::unique_ptr<Plan> plan;
+  uint64_t flags = 0;
+  int cgroup_fd = -1;
+  bool has_uid_map = false, has_gid_map = false, has_setgroups = false;
+  std::string uid_map, gid_map, setgroups;
+  bool vm = false, vfork = false, no_clone3 = false, cgroup_fallback = false, timing = false;
+  std::vector<UniqueFd> parent_ends, child_ends;
+  UniqueFd report_r, report_w, sync_r, sync_w, go_r, go_w;
+  std::unique_ptr<int, void (*)(int*)> fork_slot{nullptr, [](int* p) { munmap(p, kForkPage); }};
+  void* stack = nullptr;
+  // What the clone did.
+  long pid = -1;
+  int pidfd = -1;
+  const char* clone_name = "clone3";
+  bool into_cgroup = false;
+  uint64_t stamps[2] = {0, 0};
+  uint64_t clone_start = 0, clone_end = 0;
+  // The parent's work after the clone (maps, cgroup.procs) failed: errno, step, path.
+  int parent_err = 0;
+  const char* parent_step = nullptr;
+  std::string parent_path;
+  // spawnAsync
+  uv_work_t req{};
+  Napi::FunctionReference on_event, on_done;
+  std::unique_ptr<Napi::AsyncContext> async_context;
+};
 
-  auto plan = std::make_unique<Plan>();
+namespace {
+
+// Reads the options and makes what the child needs (pipes, stack); false with a JavaScript
+// exception pending if they are wrong or a call fails.
+bool PrepareSpawn(Napi::Env env, Napi::Value plan_v, Napi::Value opts_v, SpawnJob* job) {
+  Napi::Uint8Array buf = plan_v.As<Napi::Uint8Array>();
+  Napi::Object opts = opts_v.As<Napi::Object>();
+
+  job->plan = std::make_unique<Plan>();
+  Plan* plan = job->plan.get();
   std::string error;
-  if (!DecodePlan(buf.Data(), buf.ByteLength(), plan.get(), &error)) return ThrowTypeError(env, error.c_str());
+  if (!DecodePlan(buf.Data(), buf.ByteLength(), plan, &error)) return ThrowTypeError(env, error.c_str()), false;
   ChildContext& ctx = plan->ctx;
 
-  uint64_t flags = static_cast<uint64_t>(OptInt(opts, "flags", 0));
+  job->flags = static_cast<uint64_t>(OptInt(opts, "flags", 0));
   constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET |
                                        CLONE_NEWUSER | CLONE_NEWCGROUP | CLONE_NEWTIME;
-  if (flags & ~kNamespaceFlags) return ThrowTypeError(env, "spawn: options.flags may hold only CLONE_NEW* bits");
-  int cgroup_fd = static_cast<int>(OptInt(opts, "cgroupFd", -1));
-  bool has_uid_map, has_gid_map, has_setgroups;
-  std::string uid_map = OptString(opts, "uidMap", &has_uid_map);
-  std::string gid_map = OptString(opts, "gidMap", &has_gid_map);
-  std::string setgroups = OptString(opts, "setgroups", &has_setgroups);
+  if (job->flags & ~kNamespaceFlags) return ThrowTypeError(env, "spawn: options.flags may hold only CLONE_NEW* bits"), false;
+  job->cgroup_fd = static_cast<int>(OptInt(opts, "cgroupFd", -1));
+  job->uid_map = OptString(opts, "uidMap", &job->has_uid_map);
+  job->gid_map = OptString(opts, "gidMap", &job->has_gid_map);
+  job->setgroups = OptString(opts, "setgroups", &job->has_setgroups);
   // Not with a FORK step: its grandchild needs its own copy of the memory anyway (it
   // outlives the forking process, whose stack is ours), so CLONE_VM would save nothing.
-  bool vm = opts.Get("vm").ToBoolean() && kHaveVmClone && plan->fork_steps == 0;
-  // CLONE_VM|CLONE_VFORK: this thread waits until the child has exec'd or exited. Not with
-  // a wait step (it would wait for a release that this thread must give) nor a fork step.
-  bool vfork = opts.Get("vfork").ToBoolean() && kHaveVmClone && plan->fork_steps == 0 && plan->wait_steps == 0;
-  bool no_clone3 = opts.Get("noClone3").ToBoolean();
-  bool no_into_cgroup = opts.Get("noIntoCgroup").ToBoolean();
+  job->vm = opts.Get("vm").ToBoolean() && kHaveVmClone && plan->fork_steps == 0;
+  // CLONE_VM|CLONE_VFORK: the cloning thread waits until the child has exec'd or exited. Not
+  // with a wait step (it would wait for a release that this thread must give) nor a fork step.
+  job->vfork = opts.Get("vfork").ToBoolean() && kHaveVmClone && plan->fork_steps == 0 && plan->wait_steps == 0;
+  job->no_clone3 = opts.Get("noClone3").ToBoolean();
+  job->cgroup_fallback = job->cgroup_fd >= 0 && opts.Get("noIntoCgroup").ToBoolean();
+  // timing (a benchmark's stages): when the clone started, when the child ran its first
+  // step, when it reached execve, when the clone returned. Only a vfork child can write
+  // them where the cloning thread reads them (and is done writing when the clone returns).
+  job->timing = job->vfork && opts.Get("timing").ToBoolean();
   ctx.fault_step = static_cast<int>(OptInt(opts, "faultStep", -1));
   ctx.fault_errno = static_cast<int>(OptInt(opts, "faultErrno", 0));
   ctx.no_mount_setattr = opts.Get("noMountSetattr").ToBoolean();
@@ -500,95 +534,93 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
 
   // stdio: parent ends of pipes are returned; child ends close after clone.
   Napi::Value stdio_v = opts.Get("stdio");
-  if (!stdio_v.IsArray()) return ThrowTypeError(env, "spawn: options.stdio");
+  if (!stdio_v.IsArray()) return ThrowTypeError(env, "spawn: options.stdio"), false;
   Napi::Array stdio = stdio_v.As<Napi::Array>();
-  if (stdio.Length() > static_cast<uint32_t>(kMaxStdio)) return ThrowTypeError(env, "spawn: too many stdio entries");
-  std::vector<UniqueFd> parent_ends(stdio.Length()), child_ends(stdio.Length());
+  if (stdio.Length() > static_cast<uint32_t>(kMaxStdio)) return ThrowTypeError(env, "spawn: too many stdio entries"), false;
+  job->parent_ends.resize(stdio.Length());
+  job->child_ends.resize(stdio.Length());
   ctx.stdio_count = static_cast<int>(stdio.Length());
   for (uint32_t i = 0; i < stdio.Length(); i++) {
     Napi::Value entry = stdio.Get(i);
-    if (!entry.IsNumber()) return ThrowTypeError(env, "spawn: options.stdio entries are numbers");
+    if (!entry.IsNumber()) return ThrowTypeError(env, "spawn: options.stdio entries are numbers"), false;
     int64_t v = entry.As<Napi::Number>().Int64Value();
-    if (v < kStdioNull || v > 0x7fffffff) return ThrowTypeError(env, "spawn: options.stdio entry out of range");
+    if (v < kStdioNull || v > 0x7fffffff) return ThrowTypeError(env, "spawn: options.stdio entry out of range"), false;
     // A closed fd here could be taken by one of our pipes below, handing it to the program.
     if (v >= 0 && fcntl(static_cast<int>(v), F_GETFD) < 0) {
       Napi::Value e = MakeSystemError(env, errno, "fcntl");
       if (e.IsObject()) e.As<Napi::Object>().Set("step", "stdio");
       Napi::Error(env, e).ThrowAsJavaScriptException();
-      return env.Undefined();
+      return false;
     }
     ctx.stdio[i] = static_cast<int>(v);
     if (v != -2) continue;
     UniqueFd r, w;
-    if (int err = CloexecPipe(&r, &w)) return ThrowSystemError(env, err, "pipe2");
+    if (int err = CloexecPipe(&r, &w)) return ThrowSystemError(env, err, "pipe2"), false;
     // fd 0 is read by the child; every other pipe is written by it.
-    parent_ends[i] = i == 0 ? std::move(w) : std::move(r);
-    child_ends[i] = i == 0 ? std::move(r) : std::move(w);
-    ctx.stdio[i] = child_ends[i].get();
+    job->parent_ends[i] = i == 0 ? std::move(w) : std::move(r);
+    job->child_ends[i] = i == 0 ? std::move(r) : std::move(w);
+    ctx.stdio[i] = job->child_ends[i].get();
   }
 
-  UniqueFd report_r, report_w, sync_r, sync_w, go_r, go_w;
-  if (int err = CloexecPipe(&report_r, &report_w)) return ThrowSystemError(env, err, "pipe2");
-  ctx.report_fd = report_w.get();
-  std::unique_ptr<int, void (*)(int*)> fork_slot(nullptr, [](int* p) { munmap(p, kForkPage); });
+  if (int err = CloexecPipe(&job->report_r, &job->report_w)) return ThrowSystemError(env, err, "pipe2"), false;
+  ctx.report_fd = job->report_w.get();
   if (plan->fork_steps > 0) {
-    if (int err = CloexecPipe(&go_r, &go_w)) return ThrowSystemError(env, err, "pipe2");
+    if (int err = CloexecPipe(&job->go_r, &job->go_w)) return ThrowSystemError(env, err, "pipe2"), false;
     void* page = mmap(nullptr, kForkPage, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (page == MAP_FAILED) return ThrowSystemError(env, errno, "mmap");
-    fork_slot.reset(static_cast<int*>(page));
-    ctx.fork_go_r = go_r.get();
-    ctx.fork_go_w = go_w.get();
-    ctx.fork_pid = fork_slot.get();
+    if (page == MAP_FAILED) return ThrowSystemError(env, errno, "mmap"), false;
+    job->fork_slot.reset(static_cast<int*>(page));
+    ctx.fork_go_r = job->go_r.get();
+    ctx.fork_go_w = job->go_w.get();
+    ctx.fork_pid = job->fork_slot.get();
   }
-  bool parent_work = has_uid_map || has_gid_map || has_setgroups;
-  bool cgroup_fallback = cgroup_fd >= 0 && no_into_cgroup;
+  if ((job->vm || job->vfork) && (job->stack = AcquireStack(env)) == nullptr) return ThrowSystemError(env, errno, "mmap"), false;
+  return true;
+}
 
-  void* stack = nullptr;
-  if ((vm || vfork) && (stack = AcquireStack(env)) == nullptr) return ThrowSystemError(env, errno, "mmap");
-  // timing (a benchmark's stages): when the clone started, when the child ran its first
-  // step, when it reached execve, when the clone returned. Only a vfork child can write
-  // them where this thread reads them (and is done writing when the clone returns).
-  bool timing = vfork && opts.Get("timing").ToBoolean();
-  uint64_t stamps[2] = {0, 0};
-  uint64_t clone_start = timing ? MonotonicNs() : 0;
+// clone3, then the fallbacks, then the parent's work while the child waits. System calls
+// only: it may run on a pool thread.
+void CloneJob(SpawnJob* job) {
+  ChildContext& ctx = job->plan->ctx;
+  bool parent_work = job->has_uid_map || job->has_gid_map || job->has_setgroups;
+  if (job->timing) job->clone_start = MonotonicNs();
   // The dumpable flag belongs to the address space a vfork child shares with us: a uid or
   // gid change in the child (commit_creds) clears it. lib/ sends no such step, and puts it
   // back regardless once the child has its own memory.
-  int dumpable_before = vfork ? prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) : -1;
+  int dumpable_before = job->vfork ? prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) : -1;
 
   // clone3, then the fallbacks: without CLONE_INTO_CGROUP (before 5.7: EINVAL/E2BIG), and
   // plain clone (before 5.3: ENOSYS). Signals stay blocked across clone so that no Node
   // handler runs in the child; the child resets them before unblocking (child.cc).
-  int pidfd = -1;
-  long pid = -1;
-  const char* clone_name = "clone3";
   uint64_t all = ~0ULL, old = 0;
-  bool into_cgroup = false;
+  bool no_clone3 = job->no_clone3;
+  long pid = -1;
   for (int attempt = 0; attempt < 3; attempt++) {
     // Plain clone has no CLONE_INTO_CGROUP: the parent then writes cgroup.procs.
-    into_cgroup = cgroup_fd >= 0 && !cgroup_fallback && !no_clone3;
-    ctx.sync_first = parent_work || (cgroup_fd >= 0 && !into_cgroup);
-    if ((ctx.sync_first || plan->wait_steps > 0) && !sync_w.valid()) {
-      if (int err = CloexecPipe(&sync_r, &sync_w)) {
-        if (stack) ReleaseStack(env, stack);
-        return ThrowSystemError(env, err, "pipe2");
+    job->into_cgroup = job->cgroup_fd >= 0 && !job->cgroup_fallback && !no_clone3;
+    ctx.sync_first = parent_work || (job->cgroup_fd >= 0 && !job->into_cgroup);
+    if ((ctx.sync_first || job->plan->wait_steps > 0) && !job->sync_w.valid()) {
+      if (int err = CloexecPipe(&job->sync_r, &job->sync_w)) {
+        job->clone_name = "pipe2";
+        pid = -err;
+        break;
       }
-      ctx.sync_fd = sync_r.get();
+      ctx.sync_fd = job->sync_r.get();
     }
     // The parent's work (maps, cgroup.procs) is done while the child waits: not with vfork.
-    bool use_vfork = vfork && !ctx.sync_first;
-    bool use_vm = vm || use_vfork;
-    ctx.timing = timing && use_vfork ? stamps : nullptr;
-    uint64_t cflags = flags | CLONE_PIDFD | (use_vm ? CLONE_VM : 0) | (use_vfork ? CLONE_VFORK : 0);
+    bool use_vfork = job->vfork && !ctx.sync_first;
+    bool use_vm = job->vm || use_vfork;
+    ctx.timing = job->timing && use_vfork ? job->stamps : nullptr;
+    uint64_t cflags = job->flags | CLONE_PIDFD | (use_vm ? CLONE_VM : 0) | (use_vfork ? CLONE_VFORK : 0);
     raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, P(&all), P(&old), 8);
     if (!no_clone3) {
+      job->clone_name = "clone3";
       CloneArgs args{};
-      args.flags = cflags | (into_cgroup ? CLONE_INTO_CGROUP : 0);
-      args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+      args.flags = cflags | (job->into_cgroup ? CLONE_INTO_CGROUP : 0);
+      args.pidfd = reinterpret_cast<uint64_t>(&job->pidfd);
       args.exit_signal = SIGCHLD;
-      if (use_vm) args.stack = reinterpret_cast<uint64_t>(stack), args.stack_size = kStackSize;
-      args.cgroup = into_cgroup ? static_cast<uint64_t>(cgroup_fd) : 0;
-      size_t size = into_cgroup ? sizeof args : offsetof(CloneArgs, cgroup);
+      if (use_vm) args.stack = reinterpret_cast<uint64_t>(job->stack), args.stack_size = kStackSize;
+      args.cgroup = job->into_cgroup ? static_cast<uint64_t>(job->cgroup_fd) : 0;
+      size_t size = job->into_cgroup ? sizeof args : offsetof(CloneArgs, cgroup);
 #if defined(__x86_64__)
       if (use_vm) pid = CloneRun(SYS_clone3, P(&args), size, 0, 0, 0, ChildMain, &ctx);
       else
@@ -597,41 +629,35 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
         pid = raw_syscall(SYS_clone3, P(&args), size);
         if (pid == 0) ChildMain(&ctx);
       }
-    } else if (flags & CLONE_NEWTIME) {
-      clone_name = "clone";
+    } else if (job->flags & CLONE_NEWTIME) {
+      job->clone_name = "clone";
       pid = -EINVAL;  // 0x80 is in clone's exit-signal byte: only clone3 can ask for it
     } else {
-      clone_name = "clone";
+      job->clone_name = "clone";
       long lflags = static_cast<long>(cflags) | SIGCHLD;
 #if defined(__x86_64__)
-      if (use_vm) pid = CloneRun(SYS_clone, lflags, P(static_cast<char*>(stack) + kStackSize), P(&pidfd), 0, 0, ChildMain, &ctx);
+      if (use_vm) pid = CloneRun(SYS_clone, lflags, P(static_cast<char*>(job->stack) + kStackSize), P(&job->pidfd), 0, 0, ChildMain, &ctx);
       else
 #endif
       {
-        pid = raw_syscall(SYS_clone, lflags, 0, P(&pidfd), 0, 0);
+        pid = raw_syscall(SYS_clone, lflags, 0, P(&job->pidfd), 0, 0);
         if (pid == 0) ChildMain(&ctx);
       }
     }
     raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, P(&old), 0, 8);
     if (use_vfork && dumpable_before >= 0) prctl(PR_SET_DUMPABLE, dumpable_before, 0, 0, 0);
     if (pid == -ENOSYS && !no_clone3) { no_clone3 = true; continue; }
-    if ((pid == -EINVAL || pid == -E2BIG) && into_cgroup) { cgroup_fallback = true; continue; }
+    if ((pid == -EINVAL || pid == -E2BIG) && job->into_cgroup) { job->cgroup_fallback = true; continue; }
     break;
   }
-  uint64_t clone_end = timing ? MonotonicNs() : 0;
-  report_w.reset();
-  sync_r.reset();
-  go_r.reset();
-  go_w.reset();
-  child_ends.clear();
-  if (pid < 0) {
-    if (stack) ReleaseStack(env, stack);
-    Napi::Value e = MakeSystemError(env, static_cast<int>(-pid), clone_name);
-    if (e.IsObject()) e.As<Napi::Object>().Set("step", "clone");
-    Napi::Error(env, e).ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  UniqueFd pidfd_owner(pidfd);
+  if (job->timing) job->clone_end = MonotonicNs();
+  job->pid = pid;
+  job->report_w.reset();
+  job->sync_r.reset();
+  job->go_r.reset();
+  job->go_w.reset();
+  job->child_ends.clear();
+  if (pid < 0) return;
 
   // Parent work while the child waits: uid/gid maps (user_namespaces(7): one write each,
   // setgroups "deny" before an unprivileged gid_map), then cgroup.procs if the child could
@@ -641,48 +667,58 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     struct Write { bool present; const char* step; std::string path; const std::string* data; };
     std::string procs = std::to_string(pid);
     Write writes[] = {
-        {has_uid_map, "uidMap", proc + "uid_map", &uid_map},
-        {has_setgroups, "setgroups", proc + "setgroups", &setgroups},
-        {has_gid_map, "gidMap", proc + "gid_map", &gid_map},
+        {job->has_uid_map, "uidMap", proc + "uid_map", &job->uid_map},
+        {job->has_setgroups, "setgroups", proc + "setgroups", &job->setgroups},
+        {job->has_gid_map, "gidMap", proc + "gid_map", &job->gid_map},
     };
     int err = 0;
-    const char* step = nullptr;
-    std::string path;
     for (const Write& w : writes) {
       if (!w.present) continue;
-      if ((err = WriteFile(w.path.c_str(), *w.data))) { step = w.step; path = w.path; break; }
+      if ((err = WriteFile(w.path.c_str(), *w.data))) { job->parent_step = w.step; job->parent_path = w.path; break; }
     }
-    if (!err && cgroup_fd >= 0 && !into_cgroup) {
-      UniqueFd procs_fd(openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC));
+    if (!err && job->cgroup_fd >= 0 && !job->into_cgroup) {
+      UniqueFd procs_fd(openat(job->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC));
       err = !procs_fd.valid() ? errno : write(procs_fd.get(), procs.data(), procs.size()) < 0 ? errno : 0;
-      if (err) step = "cgroup", path = "cgroup.procs";
+      if (err) job->parent_step = "cgroup", job->parent_path = "cgroup.procs";
     }
     if (err) {
       // The child is blocked on the sync pipe: end it and reap it before reporting.
-      KillAndReap(pidfd);
-      if (stack) ReleaseStack(env, stack);
-      Napi::Value e = MakeSystemError(env, err, "write", path.c_str());
-      if (e.IsObject()) e.As<Napi::Object>().Set("step", step);
-      Napi::Error(env, e).ThrowAsJavaScriptException();
-      return env.Undefined();
+      KillAndReap(job->pidfd);
+      ::close(job->pidfd);
+      job->pidfd = -1;
+      job->parent_err = err;
+      return;
     }
     char go = 1;
-    if (write(sync_w.get(), &go, 1) != 1) {}  // a dead child is reported through the pidfd
+    if (write(job->sync_w.get(), &go, 1) != 1) {}  // a dead child is reported through the pidfd
   }
-  if (plan->wait_steps == 0) sync_w.reset();
+  if (job->plan->wait_steps == 0) job->sync_w.reset();
+}
 
+// The Child and its watches, and the result object; or the clone's error, thrown.
+Napi::Value FinishSpawn(Napi::Env env, SpawnJob* job, Napi::Function on_event) {
+  if (job->pid < 0 || job->parent_err != 0) {
+    if (job->stack) ReleaseStack(env, job->stack), job->stack = nullptr;
+    Napi::Value e = job->pid < 0 ? MakeSystemError(env, static_cast<int>(-job->pid), job->clone_name)
+                                 : MakeSystemError(env, job->parent_err, "write", job->parent_path.c_str());
+    if (e.IsObject()) e.As<Napi::Object>().Set("step", job->pid < 0 ? "clone" : job->parent_step);
+    Napi::Error(env, e).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   Child* child = new Child(env);
   env.GetInstanceData<AddonData>()->live_children++;
-  child->callback = Napi::Persistent(info[2].As<Napi::Function>());
+  child->callback = Napi::Persistent(on_event);
   child->async_context = std::make_unique<Napi::AsyncContext>(env, "nsbox:child");
-  child->pid = static_cast<int>(pid);
-  child->pidfd = std::move(pidfd_owner);
-  child->report = std::move(report_r);
-  child->sync = std::move(sync_w);
-  child->waits_left = plan->wait_steps;
-  child->plan = std::move(plan);
-  child->stack = stack;
-  child->fork_slot = fork_slot.release();
+  child->pid = static_cast<int>(job->pid);
+  child->pidfd.reset(job->pidfd);
+  job->pidfd = -1;
+  child->report = std::move(job->report_r);
+  child->sync = std::move(job->sync_w);
+  child->waits_left = job->plan->wait_steps;
+  child->plan = std::move(job->plan);
+  child->stack = job->stack;
+  job->stack = nullptr;
+  child->fork_slot = job->fork_slot.release();
   fcntl(child->report.get(), F_SETFL, O_NONBLOCK);
 
   uv_loop_t* loop = nullptr;
@@ -700,24 +736,115 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   env.GetInstanceData<AddonData>()->children[child->pidfd.get()] = child;
 
   Napi::Object result = Napi::Object::New(env);
-  result.Set("pid", Napi::Number::New(env, static_cast<double>(pid)));
+  result.Set("pid", Napi::Number::New(env, static_cast<double>(job->pid)));
   result.Set("pidfd", Napi::Number::New(env, child->pidfd.get()));
-  Napi::Array ends = Napi::Array::New(env, parent_ends.size());
-  for (uint32_t i = 0; i < parent_ends.size(); i++) {
-    ends.Set(i, Napi::Number::New(env, parent_ends[i].valid() ? parent_ends[i].release() : -1));
+  Napi::Array ends = Napi::Array::New(env, job->parent_ends.size());
+  for (uint32_t i = 0; i < job->parent_ends.size(); i++) {
+    ends.Set(i, Napi::Number::New(env, job->parent_ends[i].valid() ? job->parent_ends[i].release() : -1));
   }
   result.Set("stdio", ends);
-  result.Set("clone", Napi::String::New(env, clone_name));
-  result.Set("intoCgroup", Napi::Boolean::New(env, into_cgroup));
-  if (timing && stamps[0] != 0 && stamps[1] != 0) {
-    // milliseconds: clone until the child ran, its setup, execve until this thread went on
+  result.Set("clone", Napi::String::New(env, job->clone_name));
+  result.Set("intoCgroup", Napi::Boolean::New(env, job->into_cgroup));
+  if (job->timing && job->stamps[0] != 0 && job->stamps[1] != 0) {
+    // milliseconds: clone until the child ran, its setup, execve until the cloning thread went on
     Napi::Object t = Napi::Object::New(env);
-    t.Set("clone", Napi::Number::New(env, static_cast<double>(stamps[0] - clone_start) / 1e6));
-    t.Set("setup", Napi::Number::New(env, static_cast<double>(stamps[1] - stamps[0]) / 1e6));
-    t.Set("exec", Napi::Number::New(env, static_cast<double>(clone_end - stamps[1]) / 1e6));
+    t.Set("clone", Napi::Number::New(env, static_cast<double>(job->stamps[0] - job->clone_start) / 1e6));
+    t.Set("setup", Napi::Number::New(env, static_cast<double>(job->stamps[1] - job->stamps[0]) / 1e6));
+    t.Set("exec", Napi::Number::New(env, static_cast<double>(job->clone_end - job->stamps[1]) / 1e6));
     result.Set("timing", t);
   }
   return result;
+}
+
+void SpawnWork(uv_work_t* req) { CloneJob(static_cast<SpawnJob*>(req->data)); }
+
+void SpawnWorkDone(uv_work_t* req, int) {
+  std::unique_ptr<SpawnJob> job(static_cast<SpawnJob*>(req->data));
+  Napi::Env env = job->on_done.Env();
+  AddonData* data = env.GetInstanceData<AddonData>();
+  data->pending_spawns--;
+  if (data->tearing_down) {
+    // Nobody waits for it any more: the program it started is ended (as Abandon does).
+    if (job->pidfd >= 0) {
+      KillAndReap(job->pidfd);
+      ::close(job->pidfd);
+    }
+    if (job->stack) munmap(job->stack, kStackSize);
+    FinishTeardownIfIdle(data);
+    return;
+  }
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  Napi::Value result = FinishSpawn(env, job.get(), job->on_event.Value());
+  napi_value argv[2];
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+    napi_get_and_clear_last_exception(env, &argv[0]);
+    napi_get_undefined(env, &argv[1]);
+  } else {
+    napi_get_null(env, &argv[0]);
+    argv[1] = result;
+  }
+  napi_value global, ret;
+  napi_get_global(env, &global);
+  if (napi_make_callback(env, *job->async_context, global, job->on_done.Value(), 2, argv, &ret) != napi_ok) {
+    bool again = false;
+    napi_value error;
+    if (napi_is_exception_pending(env, &again) == napi_ok && again && napi_get_and_clear_last_exception(env, &error) == napi_ok) {
+      napi_fatal_exception(env, error);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+}  // namespace
+
+// spawn(plan, options, onEvent) -> { pid, pidfd, stdio, clone, intoCgroup, timing? }
+//   options: flags (CLONE_NEW*), cgroupFd, stdio (fd | -1 closed | -2 pipe | -3 /dev/null), uidMap, gidMap,
+//   setgroups, vm (CLONE_VM with a private stack), vfork (CLONE_VM|CLONE_VFORK), timing,
+//   noClone3 / noIntoCgroup (exercise the fallbacks), faultStep / faultErrno (fail that step:
+//   tests of cleanup), netnsFd.
+Napi::Value Spawn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsTypedArray() || !info[1].IsObject() || !info[2].IsFunction()) {
+    return ThrowTypeError(env, "spawn(plan, options, onEvent)");
+  }
+  SpawnJob job;
+  if (!PrepareSpawn(env, info[0], info[1], &job)) {
+    if (job.stack) ReleaseStack(env, job.stack);
+    return env.Undefined();
+  }
+  CloneJob(&job);
+  return FinishSpawn(env, &job, info[2].As<Napi::Function>());
+}
+
+// spawnAsync(plan, options, onEvent, onDone(error, result)): spawn with the clone on a libuv
+// pool thread. The options' fds (cgroupFd, netnsFd, stdio) must stay open until onDone.
+Napi::Value SpawnAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsTypedArray() || !info[1].IsObject() || !info[2].IsFunction() || !info[3].IsFunction()) {
+    return ThrowTypeError(env, "spawnAsync(plan, options, onEvent, onDone)");
+  }
+  AddonData* data = env.GetInstanceData<AddonData>();
+  if (data->tearing_down) return ThrowTypeError(env, "spawnAsync: the environment is shutting down");
+  auto job = std::make_unique<SpawnJob>();
+  if (!PrepareSpawn(env, info[0], info[1], job.get())) {
+    if (job->stack) ReleaseStack(env, job->stack);
+    return env.Undefined();
+  }
+  job->on_event = Napi::Persistent(info[2].As<Napi::Function>());
+  job->on_done = Napi::Persistent(info[3].As<Napi::Function>());
+  job->async_context = std::make_unique<Napi::AsyncContext>(env, "nsbox:spawn");
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  job->req.data = job.get();
+  if (int err = uv_queue_work(loop, &job->req, SpawnWork, SpawnWorkDone)) {
+    if (job->stack) ReleaseStack(env, job->stack);
+    return ThrowSystemError(env, -err, "uv_queue_work");
+  }
+  data->pending_spawns++;
+  job.release();
+  return env.Undefined();
 }
 
 static Child* FindChild(const Napi::CallbackInfo& info) {

@@ -100,6 +100,13 @@ export interface NativeAddon {
   pidfdOpen(pid: number, flags: number): number;
   pidfdSendSignal(pidfd: number, signal: number): void;
   spawn(plan: Uint8Array, options: NativeSpawnOptions, onEvent: NativeChildListener): NativeSpawnResult;
+  /**
+   * spawn with the clone on a libuv pool thread (for vfork clones, which keep their thread until
+   * the child has exec'd); onDone gets spawn's result or its error. The fds in options (cgroupFd,
+   * netnsFd, stdio) must stay open until then.
+   */
+  spawnAsync(plan: Uint8Array, options: NativeSpawnOptions, onEvent: NativeChildListener,
+    onDone: (error: Error | null, result: NativeSpawnResult | undefined) => void): void;
   childRef(pidfd: number, ref: boolean): void;
   childRelease(pidfd: number): boolean;
   probeSyscalls(): ProbeSyscallsResult;

@@ -122,6 +122,9 @@ function single(dir: string, file: string): number | undefined {
   }
 }
 
+/** Container.run calls not yet settled. */
+let runsInFlight = 0;
+
 /** `KEY=value` strings back into the object spawn takes. */
 function envObject(list: readonly string[]): Record<string, string> {
   return Object.fromEntries(list.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
@@ -259,7 +262,9 @@ export class Container {
         held = await spawnHeld(spawnOptions, { ...(internals.spawn ?? SPAWN_DEFAULTS), cgroupMade: true, encoded });
       } else {
         // Resolved once exec'd: start() only marks it running (run() saves a round trip).
-        const child = await spawnWith(spawnOptions, { ...(internals.spawn ?? SPAWN_DEFAULTS), vfork: fast, cgroupMade: true, encoded });
+        // With other runs in flight, the vfork clone goes to a pool thread: JavaScript (theirs)
+        // goes on while this child sets up. Alone, the hop would only add to its latency.
+        const child = await spawnWith(spawnOptions, { ...(internals.spawn ?? SPAWN_DEFAULTS), vfork: fast, async: runsInFlight > 1, cgroupMade: true, encoded });
         held = { child, release: () => Promise.resolve() };
       }
       if (consoleSocket) {
@@ -296,6 +301,15 @@ export class Container {
    * r.stdout; // 'hi\n'
    */
   static async run(options: RunOptions, internals: ContainerInternals = {}): Promise<RunResult> {
+    runsInFlight++;
+    try {
+      return await Container.#run(options, internals);
+    } finally {
+      runsInFlight--;
+    }
+  }
+
+  static async #run(options: RunOptions, internals: ContainerInternals): Promise<RunResult> {
     const o = v.object('options', options);
     const { input, ...rest } = o as unknown as RunOptions;
     if (input !== undefined && typeof input !== 'string' && !(input instanceof Uint8Array)) {
