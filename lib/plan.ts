@@ -139,6 +139,17 @@ export type Step =
   | { op: 'loopbackUp' /** Sets `lo` up in the child's network namespace (needs CAP_NET_ADMIN there). */ }
   | {
       /**
+       * Mounts the sysfs of the child's network namespace at `target`, read-only, nosuid,
+       * nodev, noexec. When the spawn joined a namespace the pool made for such plans (one
+       * with a `loopbackUp` step), the pool made its sysfs mount too, and the step attaches it
+       * (move_mount): the kernel finds a network namespace's sysfs by scanning every live one,
+       * which the pool thread then does instead of the child. Otherwise a new mount.
+       */
+      op: 'mountSysfs';
+      target: string;
+    }
+  | {
+      /**
        * Makes the child's terminal where it runs, as runc's console socket does: opens a new
        * pty on `/dev/pts/ptmx` (the devpts instance mounted there: after `pivotRoot`, the
        * container's, so that `tty` prints a path that exists inside), sends the master over
@@ -171,7 +182,7 @@ const OP = {
   mount: 1, bind: 2, mountSetattr: 3, pivotRoot: 4, sethostname: 5, setdomainname: 6, mkdir: 7, symlink: 8,
   mknod: 9, mask: 10, remountReadonly: 11, chdir: 12, setrlimit: 13, setgroups: 14, setgid: 15, setuid: 16,
   capabilities: 17, noNewPrivileges: 18, seccomp: 19, dumpable: 20, umount: 21, setsid: 22, wait: 23, exec: 24,
-  setns: 25, writeFile: 26, fork: 27, setctty: 28, umask: 29, unshare: 30, loopbackUp: 31, openConsole: 32,
+  setns: 25, writeFile: 26, fork: 27, setctty: 28, umask: 29, unshare: 30, loopbackUp: 31, openConsole: 32, mountSysfs: 33,
 } as const;
 export const STEP_OPS = Object.keys(OP).filter((k) => k !== 'wait' && k !== 'exec') as StepOp[];
 
@@ -180,7 +191,7 @@ export const SYSCALLS = [
   'read', 'dup3', 'close_range', 'mount', 'mount_setattr', 'pivot_root', 'umount2', 'chdir', 'sethostname',
   'setdomainname', 'mkdir', 'symlink', 'mknod', 'open', 'statx', 'prlimit64', 'setgroups', 'setresgid',
   'setresuid', 'prctl', 'capset', 'seccomp', 'setsid', 'execve', 'rt_sigaction', 'rt_sigprocmask', 'fault',
-  'statfs', 'capget', 'setns', 'write', 'clone', 'ioctl', 'unshare', 'socket', 'sendmsg',
+  'statfs', 'capget', 'setns', 'write', 'clone', 'ioctl', 'unshare', 'socket', 'sendmsg', 'move_mount',
 ] as const;
 
 /** What an `openConsole` step opens (child.cc OpenConsole). */
@@ -322,6 +333,7 @@ const STEP_KEYS: Record<StepOp, readonly string[]> = {
   unshare: ['types'],
   loopbackUp: [],
   openConsole: ['socket', 'size'],
+  mountSysfs: ['target'],
 };
 
 function flag(name: string, o: Record<string, unknown>, key: string): boolean {
@@ -446,6 +458,8 @@ function encodeStep(name: string, step: unknown, t: StringTable): EncodedStep {
     }
     case 'loopbackUp':
       return { op: OP.loopbackUp, args: [] };
+    case 'mountSysfs':
+      return { op: OP.mountSysfs, args: [path('target')] };
     case 'openConsole': {
       let cols = 0, rows = 0;
       if (s.size !== undefined) {

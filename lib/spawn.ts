@@ -381,6 +381,7 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
   });
   let cgroupFd: number | undefined;
   let netnsFd: number | undefined;
+  let sysfsFd: number | undefined;
   let result;
   let onEvent: (event: number, a: number, b: number, c: number) => void = () => {};
   let usesPool = false;
@@ -390,9 +391,12 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
   try {
     // A pooled namespace is owned by this process's user namespace: only without 'user', and as root.
     usesPool = netnsPool && namespaces.includes('net') && !userns && process.geteuid?.() === 0;
-    if (usesPool) netnsFd = takeNetns(netnsKind);
-    if (netnsFd !== undefined) {
+    const pooled = usesPool ? takeNetns(netnsKind) : undefined;
+    if (pooled !== undefined) {
+      netnsFd = pooled.netns;
+      sysfsFd = pooled.sysfs;
       nativeOptions.netnsFd = netnsFd;
+      if (sysfsFd !== undefined) nativeOptions.sysfsFd = sysfsFd;
       nativeOptions.flags &= ~namespaceFlags(['net']);
     }
     if (cgroupPath !== undefined) {
@@ -417,6 +421,7 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
   } finally {
     if (cgroupFd !== undefined) fs.closeSync(cgroupFd);
     if (netnsFd !== undefined) fs.closeSync(netnsFd);
+    if (sysfsFd !== undefined) fs.closeSync(sysfsFd);
     // The pool is made whole when the child has exited, when nothing competes with it for
     // the other core (a refill running beside the child holds that core in the kernel for
     // ~0.3 ms, and the child waits) — at once if the pool is empty or the spawn failed.

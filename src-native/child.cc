@@ -53,7 +53,7 @@ size_t Len(const char* s) {
 class Executor {
  public:
   explicit Executor(const ChildContext* c)
-      : c_(c), report_(c->report_fd), sync_(c->sync_fd), go_r_(c->fork_go_r), go_w_(c->fork_go_w) {}
+      : c_(c), report_(c->report_fd), sync_(c->sync_fd), go_r_(c->fork_go_r), go_w_(c->fork_go_w), sysfs_(c->sysfs_fd) {}
 
   // Only with CLONE_VM (the parent reads it after a vfork): the benchmark's stages.
   void Stamp(int i) {
@@ -121,6 +121,7 @@ class Executor {
     if (sync_ >= 0 && sync_ < n) sync_ = MoveAbove(sync_, n, STEP_STDIO);
     if (go_r_ >= 0 && go_r_ < n) go_r_ = MoveAbove(go_r_, n, STEP_STDIO);
     if (go_w_ >= 0 && go_w_ < n) go_w_ = MoveAbove(go_w_, n, STEP_STDIO);
+    if (sysfs_ >= 0 && sysfs_ < n) sysfs_ = MoveAbove(sysfs_, n, STEP_STDIO);
     int src[kMaxStdio];
     int null_fd = -1;
     for (int i = 0; i < n; i++) {
@@ -548,6 +549,12 @@ class Executor {
       }
       case OP_OPEN_CONSOLE:
         return OpenConsole(static_cast<int>(s.a[0]), s.a[1], s.a[2]);
+      case OP_MOUNT_SYSFS:
+        if (c_->sysfs_fd >= 0) {
+          // Made by the pool thread in this network namespace with its attributes (fsmount).
+          return Sys(SYS_OP_MOVE_MOUNT, SYS_move_mount, sysfs_, P(""), AT_FDCWD, P(Str(s.a[0])), MOVE_MOUNT_F_EMPTY_PATH);
+        }
+        return Sys(SYS_OP_MOUNT, SYS_mount, P("sysfs"), P(Str(s.a[0])), P("sysfs"), MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0);
       case OP_UNSHARE:
         return Sys(SYS_OP_UNSHARE, SYS_unshare, static_cast<long>(s.a[0]));
       case OP_UMASK:
@@ -585,6 +592,7 @@ class Executor {
   int sync_;
   int go_r_;
   int go_w_;
+  int sysfs_;
   int32_t sysop_ = SYS_OP_FAULT;
 };
 

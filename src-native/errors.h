@@ -22,8 +22,9 @@ struct AddonData {
   std::unordered_map<int, PressureWatch*> pressure_watches;  // PSI triggers by id (cgroup.cc)
   int next_watch_id = 0;
   // Network namespaces made ahead (namespaces.cc), fds owned here, per kind: [0] as
-  // CLONE_NEWNET makes them, [1] with the loopback device up.
-  std::vector<int> netns_ready[2];
+  // CLONE_NEWNET makes them, [1] with the loopback device up and a detached sysfs mount of
+  // theirs (second of the pair; -1 where none could be made).
+  std::vector<std::pair<int, int>> netns_ready[2];
   int netns_making[2] = {0, 0};
   int netns_generation = 0;      // bumped by a drain: namespaces still being made are closed
   bool tearing_down = false;                 // the environment is exiting (worker terminated)

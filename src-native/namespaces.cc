@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "syscalls.h"
 
 namespace nsbox {
 
@@ -44,7 +45,9 @@ class NetnsWorker : public Napi::AsyncWorker {
   NetnsWorker(const Napi::Function& callback, int kind, int generation)
       : Napi::AsyncWorker(callback, "nsbox:netnsCreate"), kind_(kind), generation_(generation) {}
   ~NetnsWorker() override {
-    if (fd_ >= 0) ::close(fd_);  // not handed to the pool (drained, or the environment went away)
+    // not handed to the pool (drained, or the environment went away)
+    if (fd_ >= 0) ::close(fd_);
+    if (sysfs_ >= 0) ::close(sysfs_);
   }
 
   // On a thread of its own that ends right after: the pool thread running this never changes
@@ -66,7 +69,26 @@ class NetnsWorker : public Napi::AsyncWorker {
     if (w->kind_ == 1 && !LoopbackUp(w)) return nullptr;
     w->fd_ = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     if (w->fd_ < 0) w->Fail(errno, "open");
+    if (w->fd_ >= 0 && w->kind_ == 1) w->sysfs_ = MakeSysfs();
     return nullptr;
+  }
+
+  // The namespace's sysfs, mounted and detached (fsopen, fsmount): a container's plan attaches
+  // it (mountSysfs). Mounting one makes the kernel scan every live sysfs instance for this
+  // namespace's (sget_fc): with many containers alive, that is better done here than in the
+  // child. -1 where the kernel cannot (before 5.2, or not allowed): the step mounts one then.
+  static int MakeSysfs() {
+    int fs = static_cast<int>(::syscall(SYS_fsopen, "sysfs", FSOPEN_CLOEXEC));
+    if (fs < 0) return -1;
+    int mnt = -1;
+    // "sysfs" as its source, as mount(2) of it shows (/proc/self/mounts).
+    if (::syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "source", "sysfs", 0) == 0 &&
+        ::syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) == 0) {
+      mnt = static_cast<int>(::syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
+                                       MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
+    }
+    ::close(fs);
+    return mnt;
   }
 
   // `lo` up in this thread's new namespace (netdevice(7)), as the child's loopbackUp step does.
@@ -97,8 +119,8 @@ class NetnsWorker : public Napi::AsyncWorker {
       return;
     }
     if (generation_ == data->netns_generation) {
-      data->netns_ready[kind_].push_back(fd_);
-      fd_ = -1;
+      data->netns_ready[kind_].emplace_back(fd_, sysfs_);
+      fd_ = sysfs_ = -1;
     }
     Callback().Call({env.Null()});
   }
@@ -111,6 +133,7 @@ class NetnsWorker : public Napi::AsyncWorker {
   int kind_;
   int generation_;
   int fd_ = -1;
+  int sysfs_ = -1;
   int err_ = 0;
   const char* syscall_ = "";
 };
@@ -141,17 +164,22 @@ Napi::Value NetnsPoolFill(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// netnsPoolTake(kind): a pooled namespace's fd, now the caller's to close; -1 if none is ready.
+// netnsPoolTake(kind): [namespace fd, sysfs mount fd or -1], now the caller's to close; [-1, -1]
+// if none is ready.
 Napi::Value NetnsPoolTake(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
   int kind;
-  if (!ArgKind(info, 0, &kind)) return ThrowTypeError(info.Env(), "netnsPoolTake(kind)");
-  std::vector<int>& ready = info.Env().GetInstanceData<AddonData>()->netns_ready[kind];
-  int fd = -1;
+  if (!ArgKind(info, 0, &kind)) return ThrowTypeError(env, "netnsPoolTake(kind)");
+  std::vector<std::pair<int, int>>& ready = env.GetInstanceData<AddonData>()->netns_ready[kind];
+  std::pair<int, int> fds(-1, -1);
   if (!ready.empty()) {
-    fd = ready.back();
+    fds = ready.back();
     ready.pop_back();
   }
-  return Napi::Number::New(info.Env(), fd);
+  Napi::Array a = Napi::Array::New(env, 2);
+  a.Set(0u, Napi::Number::New(env, fds.first));
+  a.Set(1u, Napi::Number::New(env, fds.second));
+  return a;
 }
 
 // netnsPoolDrain(): closes the pooled fds; those being made are closed when they arrive.
@@ -173,8 +201,11 @@ Napi::Value NetnsPoolState(const Napi::CallbackInfo& info) {
 
 void DrainNetnsPool(AddonData* data) {
   data->netns_generation++;
-  for (std::vector<int>& ready : data->netns_ready) {
-    for (int fd : ready) ::close(fd);
+  for (std::vector<std::pair<int, int>>& ready : data->netns_ready) {
+    for (const std::pair<int, int>& fds : ready) {
+      ::close(fds.first);
+      if (fds.second >= 0) ::close(fds.second);
+    }
     ready.clear();
   }
 }

@@ -531,6 +531,7 @@ bool PrepareSpawn(Napi::Env env, Napi::Value plan_v, Napi::Value opts_v, SpawnJo
   ctx.no_mount_setattr = opts.Get("noMountSetattr").ToBoolean();
   ctx.fault_fork_lost = opts.Get("faultForkLost").ToBoolean();
   ctx.netns_fd = static_cast<int>(OptInt(opts, "netnsFd", -1));
+  ctx.sysfs_fd = static_cast<int>(OptInt(opts, "sysfsFd", -1));
 
   // stdio: parent ends of pipes are returned; child ends close after clone.
   Napi::Value stdio_v = opts.Get("stdio");

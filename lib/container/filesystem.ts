@@ -142,7 +142,8 @@ export function filesystemSteps(c: ContainerConfig, opts: { cgroupns: boolean })
     // sysfs belongs to the network namespace's owner: bind the host's, read-only.
     steps.push({ op: 'bind', source: '/sys', target: `${R}/sys`, recursive: true, readonly: true, nosuid: true, nodev: true, noexec: true });
   } else {
-    steps.push({ op: 'mount', source: 'sysfs', target: `${R}/sys`, type: 'sysfs', flags: { readonly: true, ...NOSUID_NODEV_NOEXEC } });
+    // Read-only, nosuid, nodev, noexec; made with the network namespace when it comes from the pool.
+    steps.push({ op: 'mountSysfs', target: `${R}/sys` });
   }
   if (opts.cgroupns) {
     steps.push({ op: 'mount', source: 'cgroup', target: `${R}/sys/fs/cgroup`, type: 'cgroup2', flags: { readonly: true, ...NOSUID_NODEV_NOEXEC } });

@@ -33,7 +33,7 @@ afterAll(() => {
  */
 async function ownFds(): Promise<number[]> {
   await netnsPoolSettled();
-  return [...openFds()].filter(([, target]) => !target.startsWith('net:')).map(([fd]) => fd).sort((a, b) => a - b);
+  return [...openFds()].map(([fd]) => fd).sort((a, b) => a - b);
 }
 
 function base(extra: Partial<ContainerOptions> = {}): ContainerOptions {
@@ -412,6 +412,33 @@ describe('Container.run as root (CLONE_VM|CLONE_VFORK)', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+});
+
+describe('Container.run with others in flight (the clone on a pool thread)', () => {
+  it('each runs its own program; a failing step names itself; nothing is left', async () => {
+    const real = native.spawnAsync;
+    let asyncClones = 0;
+    const spy = vi.spyOn(native, 'spawnAsync').mockImplementation((...args) => {
+      asyncClones++;
+      return real(...args);
+    });
+    const fdsBefore = await ownFds();
+    try {
+      const results = await Promise.all(Array.from({ length: 6 }, (_, i) => Container.run(base({ command: ['/bin/sh', '-c', `echo run ${i}; exit ${i}`] }))));
+      expect(results.map((r) => [r.stdout, r.exitCode, r.reason])).toEqual(Array.from({ length: 6 }, (_, i) => [`run ${i}\n`, i, 'exit']));
+      // The fault hook at the seccomp step, in runs that go through the pool thread.
+      const failed = await Promise.allSettled(Array.from({ length: 4 }, () => Container.run(base({ command: ['/probe', 'exit', '0'] }), { spawn: { faultStep: 40, faultErrno: 5 } })));
+      for (const f of failed) expect(f).toMatchObject({ status: 'rejected', reason: { code: 'EIO', stepIndex: 40 } });
+    } finally {
+      spy.mockRestore();
+    }
+    // As root (the fast path) the runs after the first went to a pool thread; rootless runs
+    // clone fork-style on the main thread.
+    if (isRoot) expect(asyncClones).toBeGreaterThan(0);
+    else expect(asyncClones).toBe(0);
+    expect(await ownFds()).toEqual(fdsBefore);
+    if (cgroupParent) expect(fs.readdirSync(cgroupParent).filter((d) => fs.statSync(path.join(cgroupParent!, d)).isDirectory())).toEqual([]);
   });
 });
 

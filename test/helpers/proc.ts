@@ -2,12 +2,21 @@
 // by the per-file leak check (leaks.ts) and by tests that check for leaks after one call.
 import fs from 'node:fs';
 
-/** fd number -> what it refers to ("pipe:[123]", "/dev/null", "anon_inode:[pidfd]"). */
+const SYSFS_MAGIC = 0x62656572;
+
+/**
+ * fd number -> what it refers to ("pipe:[123]", "/dev/null", "anon_inode:[pidfd]"), but the
+ * network namespace pool's (lib/netns-pool.ts): its namespaces ("net:[…]") and their detached
+ * sysfs mounts come and go on their own, made on pool threads and taken by spawns.
+ */
 export function openFds(): Map<number, string> {
   const fds = new Map<number, string>();
   for (const name of fs.readdirSync('/proc/self/fd')) {
     try {
-      fds.set(Number(name), fs.readlinkSync(`/proc/self/fd/${name}`));
+      const target = fs.readlinkSync(`/proc/self/fd/${name}`);
+      if (target.startsWith('net:')) continue;
+      if (target === '/' && fs.statfsSync(`/proc/self/fd/${name}`).type === SYSFS_MAGIC) continue;
+      fds.set(Number(name), target);
     } catch {
       // the fd readdir itself used, closed again
     }

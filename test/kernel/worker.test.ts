@@ -16,4 +16,11 @@ describe('worker threads', () => {
       path.join(__dirname, '..', '..', 'lib', 'index.ts'), ...extra], { encoding: 'utf8', timeout: 15_000 });
     expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ terminated: true, state: 'gone' });
   });
+
+  it('terminating a worker while its vfork clones are on pool threads (spawnAsync) leaves Node running and nothing they started', () => {
+    const mark = `30.${process.pid}${Date.now() % 100000}`;
+    const out = execFileSync(process.execPath, ['-r', path.join(helpers, 'register-ts.cjs'), path.join(helpers, 'worker-async-child.cjs'),
+      path.join(__dirname, '..', '..', 'lib', 'spawn.ts'), mark], { encoding: 'utf8', timeout: 15_000 });
+    expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ terminated: true, started: 6, left: 0 });
+  });
 });
