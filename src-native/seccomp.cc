@@ -92,6 +92,11 @@ Napi::Value SeccompCompile(const Napi::CallbackInfo& info) {
   if (rc < 0) return Fail(env, rc, "seccomp_attr_set", "SCMP_FLTATR_CTL_NNP");
   rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_TSYNC, 0);
   if (rc < 0) return Fail(env, rc, "seccomp_attr_set", "SCMP_FLTATR_CTL_TSYNC");
+  // A binary tree of syscall numbers rather than libseccomp's default list: longer (415
+  // instructions against 337 for Docker's profile on x86_64) but a few comparisons per
+  // syscall instead of up to hundreds. Loading it costs the kernel a JIT pass and one run per
+  // syscall number for its cache of always-allowed ones (seccomp_cache_prepare): 0.09 ms
+  // against 0.29 ms for the list, in every container.
   rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2);
   if (rc < 0) return Fail(env, rc, "seccomp_attr_set", "SCMP_FLTATR_CTL_OPTIMIZE");
 
