@@ -9,8 +9,8 @@
 //
 // Two kinds: as CLONE_NEWNET makes them (loopback down), and with the loopback up, for
 // plans that bring it up themselves (a Container's network 'none', as Docker's): the
-// interface's setup (addresses, routes, IPv6) then happens on the pool thread too, and so
-// does the namespace's sysfs mount (fsmount, detached), which a mountSysfs step attaches.
+// interface's setup (addresses, routes, IPv6) then happens on the pool thread too. The first
+// of that kind also makes the sysfs template (the mountSysfs step) in a namespace of its own.
 import { native } from './native';
 
 /** 0: as CLONE_NEWNET makes it; 1: its loopback device up. */
@@ -52,18 +52,26 @@ function refill(kind: NetnsKind): void {
 }
 
 /**
- * A fresh network namespace's fd for one spawn, and for kind 1 a detached mount of its
- * sysfs where the kernel could make one (the caller closes both), or undefined. The
+ * A fresh network namespace's fd for one spawn (the caller closes it), or undefined. The
  * caller starts the refill with {@link refillNetns} once its clone is done: a refill started
  * before it runs its namespace's creation (~0.3 ms in the kernel, not preemptible there) on
  * the other core just as the child is woken, and the child waits for it.
  */
-export function takeNetns(kind: NetnsKind = 0): { netns: number; sysfs: number | undefined } | undefined {
+export function takeNetns(kind: NetnsKind = 0): number | undefined {
   if (base === 0) return undefined;
-  const [netns, sysfs] = native.netnsPoolTake(kind);
-  if (netns < 0 && started[kind] && !fixed) sizes[kind] = Math.min(sizes[kind] * 2, MAX_ADAPTIVE);
+  const fd = native.netnsPoolTake(kind);
+  if (fd < 0 && started[kind] && !fixed) sizes[kind] = Math.min(sizes[kind] * 2, MAX_ADAPTIVE);
   started[kind] = true;
-  return netns >= 0 ? { netns, sysfs: sysfs >= 0 ? sysfs : undefined } : undefined;
+  return fd >= 0 ? fd : undefined;
+}
+
+/**
+ * The sysfs template's fd (the addon keeps it), or undefined until the first namespace of
+ * kind 1 has been made (with it) or where the kernel could not make one. See the mountSysfs step.
+ */
+export function sysfsTemplate(): number | undefined {
+  const fd = native.netnsSysfsTemplate();
+  return fd >= 0 ? fd : undefined;
 }
 
 /** Makes the pool of that kind whole again in the background (after a {@link takeNetns}). */

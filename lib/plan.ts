@@ -139,11 +139,13 @@ export type Step =
   | { op: 'loopbackUp' /** Sets `lo` up in the child's network namespace (needs CAP_NET_ADMIN there). */ }
   | {
       /**
-       * Mounts the sysfs of the child's network namespace at `target`, read-only, nosuid,
-       * nodev, noexec. When the spawn joined a namespace the pool made for such plans (one
-       * with a `loopbackUp` step), the pool made its sysfs mount too, and the step attaches it
-       * (move_mount): the kernel finds a network namespace's sysfs by scanning every live one,
-       * which the pool thread then does instead of the child. Otherwise a new mount.
+       * Mounts a sysfs at `target`, read-only, nosuid, nodev, noexec. In a spawn whose new
+       * network namespace holds only `lo` (a `loopbackUp` plan, as root without a user
+       * namespace), a clone of nsbox's sysfs template: the sysfs of a namespace of its own that
+       * holds only `lo`, up (its `lo` counters are that namespace's, not the child's). Mounting
+       * a sysfs makes the kernel scan every live one under a global lock: with many containers
+       * alive that held up every mount on the machine. Otherwise (or where the kernel cannot
+       * clone a detached mount) the sysfs of the child's network namespace.
        */
       op: 'mountSysfs';
       target: string;
@@ -191,7 +193,7 @@ export const SYSCALLS = [
   'read', 'dup3', 'close_range', 'mount', 'mount_setattr', 'pivot_root', 'umount2', 'chdir', 'sethostname',
   'setdomainname', 'mkdir', 'symlink', 'mknod', 'open', 'statx', 'prlimit64', 'setgroups', 'setresgid',
   'setresuid', 'prctl', 'capset', 'seccomp', 'setsid', 'execve', 'rt_sigaction', 'rt_sigprocmask', 'fault',
-  'statfs', 'capget', 'setns', 'write', 'clone', 'ioctl', 'unshare', 'socket', 'sendmsg', 'move_mount',
+  'statfs', 'capget', 'setns', 'write', 'clone', 'ioctl', 'unshare', 'socket', 'sendmsg', 'move_mount', 'open_tree',
 ] as const;
 
 /** What an `openConsole` step opens (child.cc OpenConsole). */

@@ -9,7 +9,7 @@ import { abortError, InvalidArgValueError, NsboxSystemError, StateError, namespa
 import { namespaceFlags, namespaceTypes, type NamespaceType } from './namespaces';
 import { CGROUP2_SUPER_MAGIC } from './cgroup/discover';
 import { native } from './native';
-import { netnsPoolHeld, refillNetns, takeNetns } from './netns-pool';
+import { netnsPoolHeld, refillNetns, sysfsTemplate, takeNetns } from './netns-pool';
 import { encodePlan, PRELUDE_STEPS, SYSCALLS, type EncodedPlan, type Step } from './plan';
 import { signalName, signalNumber } from './signals';
 import * as v from './validate';
@@ -381,7 +381,6 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
   });
   let cgroupFd: number | undefined;
   let netnsFd: number | undefined;
-  let sysfsFd: number | undefined;
   let result;
   let onEvent: (event: number, a: number, b: number, c: number) => void = () => {};
   let usesPool = false;
@@ -391,14 +390,15 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
   try {
     // A pooled namespace is owned by this process's user namespace: only without 'user', and as root.
     usesPool = netnsPool && namespaces.includes('net') && !userns && process.geteuid?.() === 0;
-    const pooled = usesPool ? takeNetns(netnsKind) : undefined;
-    if (pooled !== undefined) {
-      netnsFd = pooled.netns;
-      sysfsFd = pooled.sysfs;
+    if (usesPool) netnsFd = takeNetns(netnsKind);
+    if (netnsFd !== undefined) {
       nativeOptions.netnsFd = netnsFd;
-      if (sysfsFd !== undefined) nativeOptions.sysfsFd = sysfsFd;
       nativeOptions.flags &= ~namespaceFlags(['net']);
     }
+    // The child's network namespace is new and holds only lo, up: its sysfs can be the
+    // template's (a mountSysfs step clones it), which the kernel need not find among all.
+    const template = usesPool && netnsKind === 1 ? sysfsTemplate() : undefined;
+    if (template !== undefined) nativeOptions.sysfsFd = template;
     if (cgroupPath !== undefined) {
       cgroupFd = fs.openSync(cgroupPath, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
       nativeOptions.cgroupFd = cgroupFd;
@@ -421,7 +421,6 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
   } finally {
     if (cgroupFd !== undefined) fs.closeSync(cgroupFd);
     if (netnsFd !== undefined) fs.closeSync(netnsFd);
-    if (sysfsFd !== undefined) fs.closeSync(sysfsFd);
     // The pool is made whole when the child has exited, when nothing competes with it for
     // the other core (a refill running beside the child holds that core in the kernel for
     // ~0.3 ms, and the child waits) — at once if the pool is empty or the spawn failed.

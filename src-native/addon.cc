@@ -11,6 +11,7 @@ Napi::Value NetnsPoolFill(const Napi::CallbackInfo& info);
 Napi::Value NetnsPoolTake(const Napi::CallbackInfo& info);
 Napi::Value NetnsPoolDrain(const Napi::CallbackInfo& info);
 Napi::Value NetnsPoolState(const Napi::CallbackInfo& info);
+Napi::Value NetnsSysfsTemplate(const Napi::CallbackInfo& info);
 // mounts.cc
 Napi::Value Mount(const Napi::CallbackInfo& info);
 Napi::Value Umount2(const Napi::CallbackInfo& info);
@@ -67,6 +68,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
       {"netnsPoolTake", NetnsPoolTake},
       {"netnsPoolDrain", NetnsPoolDrain},
       {"netnsPoolState", NetnsPoolState},
+      {"netnsSysfsTemplate", NetnsSysfsTemplate},
       {"mount", Mount},
       {"umount2", Umount2},
       {"pivotRoot", PivotRoot},

@@ -303,6 +303,23 @@ class Executor {
     Exit(0);
   }
 
+  // MOUNT_SYSFS: with a template (ChildContext::sysfs_fd, the sysfs of a namespace holding only
+  // `lo`, read-only, nosuid, nodev, noexec), a clone of it (open_tree; a detached mount can be
+  // cloned since Linux 6.x: before, EINVAL, and the step mounts one of its own). Else a new
+  // sysfs of the child's network namespace with those flags.
+  long MountSysfs(const char* target) {
+    if (sysfs_ >= 0) {
+      long tree = Sys(SYS_OP_OPEN_TREE, SYS_open_tree, sysfs_, P(""), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+      if (tree >= 0) {
+        long rc = Sys(SYS_OP_MOVE_MOUNT, SYS_move_mount, tree, P(""), AT_FDCWD, P(target), MOVE_MOUNT_F_EMPTY_PATH);
+        raw_syscall(SYS_close, tree);
+        return rc;
+      }
+      if (tree != -EINVAL) return tree;
+    }
+    return Sys(SYS_OP_MOUNT, SYS_mount, P("sysfs"), P(target), P("sysfs"), MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0);
+  }
+
   // OPEN_CONSOLE: the terminal is made inside the container, on its own devpts instance, as
   // runc's console socket does it: `tty` in the program then names a /dev/pts/N that exists
   // there. The master goes to the parent over the socket (unix(7), SCM_RIGHTS); the slave
@@ -550,11 +567,7 @@ class Executor {
       case OP_OPEN_CONSOLE:
         return OpenConsole(static_cast<int>(s.a[0]), s.a[1], s.a[2]);
       case OP_MOUNT_SYSFS:
-        if (c_->sysfs_fd >= 0) {
-          // Made by the pool thread in this network namespace with its attributes (fsmount).
-          return Sys(SYS_OP_MOVE_MOUNT, SYS_move_mount, sysfs_, P(""), AT_FDCWD, P(Str(s.a[0])), MOVE_MOUNT_F_EMPTY_PATH);
-        }
-        return Sys(SYS_OP_MOUNT, SYS_mount, P("sysfs"), P(Str(s.a[0])), P("sysfs"), MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0);
+        return MountSysfs(Str(s.a[0]));
       case OP_UNSHARE:
         return Sys(SYS_OP_UNSHARE, SYS_unshare, static_cast<long>(s.a[0]));
       case OP_UMASK:

@@ -22,9 +22,13 @@ struct AddonData {
   std::unordered_map<int, PressureWatch*> pressure_watches;  // PSI triggers by id (cgroup.cc)
   int next_watch_id = 0;
   // Network namespaces made ahead (namespaces.cc), fds owned here, per kind: [0] as
-  // CLONE_NEWNET makes them, [1] with the loopback device up and a detached sysfs mount of
-  // theirs (second of the pair; -1 where none could be made).
-  std::vector<std::pair<int, int>> netns_ready[2];
+  // CLONE_NEWNET makes them, [1] with the loopback device up.
+  std::vector<int> netns_ready[2];
+  // A detached sysfs mount (fsmount) of a network namespace of its own holding only `lo`, up:
+  // what a container whose namespace holds only `lo` sees as /sys, cloned into it (open_tree).
+  // Mounting a sysfs per container makes the kernel scan every live one under a global lock.
+  int sysfs_template = -1;
+  bool sysfs_template_making = false;
   int netns_making[2] = {0, 0};
   int netns_generation = 0;      // bumped by a drain: namespaces still being made are closed
   bool tearing_down = false;                 // the environment is exiting (worker terminated)

@@ -42,8 +42,8 @@ namespace {
 // fds belong to the addon so that they are closed with the environment (a worker).
 class NetnsWorker : public Napi::AsyncWorker {
  public:
-  NetnsWorker(const Napi::Function& callback, int kind, int generation)
-      : Napi::AsyncWorker(callback, "nsbox:netnsCreate"), kind_(kind), generation_(generation) {}
+  NetnsWorker(const Napi::Function& callback, int kind, int generation, bool make_template)
+      : Napi::AsyncWorker(callback, "nsbox:netnsCreate"), kind_(kind), generation_(generation), make_template_(make_template) {}
   ~NetnsWorker() override {
     // not handed to the pool (drained, or the environment went away)
     if (fd_ >= 0) ::close(fd_);
@@ -69,14 +69,15 @@ class NetnsWorker : public Napi::AsyncWorker {
     if (w->kind_ == 1 && !LoopbackUp(w)) return nullptr;
     w->fd_ = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     if (w->fd_ < 0) w->Fail(errno, "open");
-    if (w->fd_ >= 0 && w->kind_ == 1) w->sysfs_ = MakeSysfs();
+    // The template (see AddonData::sysfs_template), once: in a namespace of its own, made
+    // here after the pooled one (this thread ends right after), never one a program runs in.
+    if (w->fd_ >= 0 && w->make_template_ && ::unshare(CLONE_NEWNET) == 0 && LoopbackUp(w)) w->sysfs_ = MakeSysfs();
+    w->err_ = w->fd_ >= 0 ? 0 : w->err_;  // the template is best effort: a failure there is no error
     return nullptr;
   }
 
-  // The namespace's sysfs, mounted and detached (fsopen, fsmount): a container's plan attaches
-  // it (mountSysfs). Mounting one makes the kernel scan every live sysfs instance for this
-  // namespace's (sget_fc): with many containers alive, that is better done here than in the
-  // child. -1 where the kernel cannot (before 5.2, or not allowed): the step mounts one then.
+  // A namespace's sysfs, mounted and detached (fsopen, fsmount), read-only, nosuid, nodev,
+  // noexec. -1 where the kernel cannot (before 5.2, or not allowed).
   static int MakeSysfs() {
     int fs = static_cast<int>(::syscall(SYS_fsopen, "sysfs", FSOPEN_CLOEXEC));
     if (fs < 0) return -1;
@@ -118,9 +119,14 @@ class NetnsWorker : public Napi::AsyncWorker {
       Callback().Call({MakeSystemError(env, err_, syscall_)});
       return;
     }
+    if (make_template_) data->sysfs_template_making = false;
+    if (sysfs_ >= 0 && data->sysfs_template < 0 && !data->tearing_down) {
+      data->sysfs_template = sysfs_;
+      sysfs_ = -1;
+    }
     if (generation_ == data->netns_generation) {
-      data->netns_ready[kind_].emplace_back(fd_, sysfs_);
-      fd_ = sysfs_ = -1;
+      data->netns_ready[kind_].push_back(fd_);
+      fd_ = -1;
     }
     Callback().Call({env.Null()});
   }
@@ -132,6 +138,7 @@ class NetnsWorker : public Napi::AsyncWorker {
   }
   int kind_;
   int generation_;
+  bool make_template_;
   int fd_ = -1;
   int sysfs_ = -1;
   int err_ = 0;
@@ -159,27 +166,30 @@ Napi::Value NetnsPoolFill(const Napi::CallbackInfo& info) {
   AddonData* data = info.Env().GetInstanceData<AddonData>();
   for (int64_t i = 0; i < count; i++) {
     data->netns_making[kind]++;
-    (new NetnsWorker(info[2].As<Napi::Function>(), kind, data->netns_generation))->Queue();
+    bool make_template = kind == 1 && data->sysfs_template < 0 && !data->sysfs_template_making;
+    if (make_template) data->sysfs_template_making = true;
+    (new NetnsWorker(info[2].As<Napi::Function>(), kind, data->netns_generation, make_template))->Queue();
   }
   return info.Env().Undefined();
 }
 
-// netnsPoolTake(kind): [namespace fd, sysfs mount fd or -1], now the caller's to close; [-1, -1]
-// if none is ready.
+// netnsPoolTake(kind): a pooled namespace's fd, now the caller's to close; -1 if none is ready.
 Napi::Value NetnsPoolTake(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
   int kind;
-  if (!ArgKind(info, 0, &kind)) return ThrowTypeError(env, "netnsPoolTake(kind)");
-  std::vector<std::pair<int, int>>& ready = env.GetInstanceData<AddonData>()->netns_ready[kind];
-  std::pair<int, int> fds(-1, -1);
+  if (!ArgKind(info, 0, &kind)) return ThrowTypeError(info.Env(), "netnsPoolTake(kind)");
+  std::vector<int>& ready = info.Env().GetInstanceData<AddonData>()->netns_ready[kind];
+  int fd = -1;
   if (!ready.empty()) {
-    fds = ready.back();
+    fd = ready.back();
     ready.pop_back();
   }
-  Napi::Array a = Napi::Array::New(env, 2);
-  a.Set(0u, Napi::Number::New(env, fds.first));
-  a.Set(1u, Napi::Number::New(env, fds.second));
-  return a;
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// netnsSysfsTemplate(): the addon's sysfs template mount fd (kept by the addon), or -1 while
+// there is none (before the first container-kind namespace is made, or the kernel cannot).
+Napi::Value NetnsSysfsTemplate(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), info.Env().GetInstanceData<AddonData>()->sysfs_template);
 }
 
 // netnsPoolDrain(): closes the pooled fds; those being made are closed when they arrive.
@@ -201,11 +211,8 @@ Napi::Value NetnsPoolState(const Napi::CallbackInfo& info) {
 
 void DrainNetnsPool(AddonData* data) {
   data->netns_generation++;
-  for (std::vector<std::pair<int, int>>& ready : data->netns_ready) {
-    for (const std::pair<int, int>& fds : ready) {
-      ::close(fds.first);
-      if (fds.second >= 0) ::close(fds.second);
-    }
+  for (std::vector<int>& ready : data->netns_ready) {
+    for (int fd : ready) ::close(fd);
     ready.clear();
   }
 }

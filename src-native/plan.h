@@ -43,7 +43,7 @@ enum Op : uint32_t {
   OP_UNSHARE = 30,      // a0 CLONE_NEW* flags
   OP_LOOPBACK_UP = 31,  // bring `lo` up in the child's network namespace
   OP_OPEN_CONSOLE = 32, // a0 socket fd (inherited AF_UNIX), a1 cols, a2 rows (0: unset): a pty from /dev/pts/ptmx, master sent, slave as 0-2 and ctty
-  OP_MOUNT_SYSFS = 33,  // a0 target: the pool's sysfs mount (ChildContext::sysfs_fd) attached there, else a new sysfs, ro/nosuid/nodev/noexec
+  OP_MOUNT_SYSFS = 33,  // a0 target: a clone of the sysfs template (ChildContext::sysfs_fd) there, else a new sysfs; ro/nosuid/nodev/noexec
   OP_MAX = 33,
 };
 
@@ -86,6 +86,7 @@ enum SysOp : int32_t {
   SYS_OP_SOCKET = 34,
   SYS_OP_SENDMSG = 35,
   SYS_OP_MOVE_MOUNT = 36,
+  SYS_OP_OPEN_TREE = 37,
 };
 
 // Pseudo step indices for work the executor does around the plan.
@@ -140,7 +141,7 @@ struct ChildContext {
   int sync_fd = -1;        // read end: one byte per release
   bool sync_first = false; // wait for the parent (maps, cgroup.procs) before any step
   int netns_fd = -1;       // a network namespace made ahead (lib/netns-pool.ts), joined before stdio
-  int sysfs_fd = -1;       // its sysfs, mounted ahead and detached (fsmount): what a MOUNT_SYSFS step attaches
+  int sysfs_fd = -1;       // the addon's sysfs template (AddonData::sysfs_template): what a MOUNT_SYSFS step clones
   int fault_step = -1;     // test-only: fail this step with fault_errno instead of running it
   int fault_errno = 0;
   bool no_mount_setattr = false;  // test-only: act as a kernel before 5.12 (the remount fallback)

@@ -390,6 +390,8 @@ static void OnEnvTeardown(napi_async_cleanup_hook_handle handle, void* arg) {
   for (auto& entry : children) entry.second->Abandon(process_exiting);
   ClosePressureWatches(data);
   DrainNetnsPool(data);
+  if (data->sysfs_template >= 0) ::close(data->sysfs_template);
+  data->sysfs_template = -1;
   FinishTeardownIfIdle(data);
 }
 

@@ -34,7 +34,7 @@ export interface NativeSpawnOptions {
   faultForkLost?: boolean;
   /** A network namespace fd the child joins before stdio (instead of CLONE_NEWNET in flags). */
   netnsFd?: number;
-  /** Its sysfs, mounted and detached (fsmount), which a mountSysfs step attaches. */
+  /** The addon's sysfs template (netnsSysfsTemplate), which a mountSysfs step clones. */
   sysfsFd?: number;
 }
 
@@ -81,8 +81,10 @@ export interface NativeAddon {
    * addon's pool; callback per namespace.
    */
   netnsPoolFill(count: number, kind: 0 | 1, callback: (error: Error | null) => void): void;
-  /** A pooled namespace's fd of that kind and (kind 1) its detached sysfs mount's fd or -1 (the caller closes them), or [-1, -1]. */
-  netnsPoolTake(kind: 0 | 1): [number, number];
+  /** A pooled namespace's fd of that kind (the caller closes it), or -1. */
+  netnsPoolTake(kind: 0 | 1): number;
+  /** The sysfs template's mount fd (the addon keeps it): made with the first kind-1 namespace; -1 before, or where the kernel cannot. */
+  netnsSysfsTemplate(): number;
   /** Closes the pooled fds of both kinds; those still being made are closed when they arrive. */
   netnsPoolDrain(): void;
   /** [ready, being made] of kind 0, then of kind 1. */

@@ -141,9 +141,12 @@ export function filesystemSteps(c: ContainerConfig, opts: { cgroupns: boolean })
   if (userns && c.network === 'host') {
     // sysfs belongs to the network namespace's owner: bind the host's, read-only.
     steps.push({ op: 'bind', source: '/sys', target: `${R}/sys`, recursive: true, readonly: true, nosuid: true, nodev: true, noexec: true });
-  } else {
-    // Read-only, nosuid, nodev, noexec; made with the network namespace when it comes from the pool.
+  } else if (c.network === 'none' && !c.capabilities.includes('CAP_NET_ADMIN')) {
+    // Its namespace holds only lo, and nothing in it can add a device: nsbox's template (see
+    // the step), read-only, nosuid, nodev, noexec.
     steps.push({ op: 'mountSysfs', target: `${R}/sys` });
+  } else {
+    steps.push({ op: 'mount', source: 'sysfs', target: `${R}/sys`, type: 'sysfs', flags: { readonly: true, ...NOSUID_NODEV_NOEXEC } });
   }
   if (opts.cgroupns) {
     steps.push({ op: 'mount', source: 'cgroup', target: `${R}/sys/fs/cgroup`, type: 'cgroup2', flags: { readonly: true, ...NOSUID_NODEV_NOEXEC } });

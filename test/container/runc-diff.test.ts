@@ -78,17 +78,11 @@ async function underNsbox(): Promise<ProbeReport> {
  * as Docker does; `runc spec`'s /proc has none of these: an intended difference.
  */
 function mountLines(p: ProbeReport): string[] {
-  const lines = p.mounts.map((m) => {
+  return p.mounts.map((m) => {
     const stricter = m.mountPoint === '/proc' || m.mountPoint.startsWith('/proc/') || m.mountPoint === '/sys/firmware';
     const options = m.options.filter((o) => !(stricter && ['nosuid', 'nodev', 'noexec'].includes(o)));
     return `${m.mountPoint} ${m.fsType} ${options.sort().join(',')}`;
   });
-  // nsbox's /sys on its embedded layout is made ahead with its network namespace and
-  // attached (mountSysfs): an older mount, listed first in mountinfo. Compared where runc has it.
-  const sys = lines.findIndex((l) => l.startsWith('/sys sysfs '));
-  const after = lines.findIndex((l) => l.startsWith('/dev/mqueue '));
-  if (sys >= 0 && after > sys) lines.splice(after, 0, ...lines.splice(sys, 1));
-  return lines;
 }
 
 /** What nsbox does differently on purpose (README, "Intended differences"). */

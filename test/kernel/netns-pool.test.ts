@@ -3,7 +3,7 @@
 // must really have been asked that way.
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { drainNetnsPool, netnsPoolHeld, netnsPoolSettled, setNetnsPoolSize, takeNetns } from '../../lib/netns-pool';
+import { drainNetnsPool, netnsPoolHeld, netnsPoolSettled, setNetnsPoolSize, sysfsTemplate, takeNetns } from '../../lib/netns-pool';
 import { spawn } from '../../lib/spawn';
 import { isRoot, repoRoot, run, sh, straceSpawnScript } from '../helpers/env';
 
@@ -84,24 +84,24 @@ describe.skipIf(rootOnly)(`network namespace pool${rootOnly ? ` (skipped: ${root
     await netnsPoolSettled();
     expect([netnsPoolHeld(0), netnsPoolHeld(1)]).toEqual([0, 2]);
     // One of them, joined by a plan that does not touch the loopback: up already.
-    const { netns: fd, sysfs } = takeNetns(1)!;
+    const fd = takeNetns(1)!;
     try {
       const joined = await run({ command: sh('ip -o link show lo; tail -n +3 /proc/net/dev | cut -d: -f1'), plan: [{ op: 'setns', fd, types: ['net'] }] });
       const [link, devices] = joined.stdout.split('\n');
       expect(link).toMatch(/^1: lo: <LOOPBACK,UP,LOWER_UP> /);
       expect(devices.trim()).toBe('lo');
-      // Its sysfs, made with it: what a mountSysfs step attaches (child.cc), showing only its lo.
-      expect(sysfs).toBeGreaterThanOrEqual(0);
-      const attached = await run({
-        command: sh('ls /mnt/class/net; grep " /mnt " /proc/self/mounts'),
-        namespaces: ['mount'],
-        plan: [{ op: 'setns', fd, types: ['net'] }, { op: 'mountSetattr', path: '/', recursive: true, propagation: 'private' }, { op: 'mountSysfs', target: '/mnt' }],
-      }, { sysfsFd: sysfs } as never);
-      expect(attached.stdout).toMatch(/^lo\nsysfs \/mnt sysfs ro,nosuid,nodev,noexec/);
     } finally {
       fs.closeSync(fd);
-      if (sysfs !== undefined) fs.closeSync(sysfs);
     }
+    // The sysfs template, made with the first of them in a namespace of its own: what a
+    // mountSysfs step clones for such a plan, showing one device, lo, read-only.
+    expect(sysfsTemplate()).toBeGreaterThanOrEqual(0);
+    const sysfs = await run({
+      command: sh('ls /mnt/class/net; grep " /mnt " /proc/self/mounts; readlink /proc/self/ns/net'),
+      namespaces: ['net', 'mount'],
+      plan: [{ op: 'loopbackUp' }, { op: 'mountSetattr', path: '/', recursive: true, propagation: 'private' }, { op: 'mountSysfs', target: '/mnt' }],
+    });
+    expect(sysfs.stdout).toMatch(/^lo\nsysfs \/mnt sysfs ro,nosuid,nodev,noexec,relatime 0 0\nnet:\[\d+\]\n$/);
     const down = await run({ command: sh('ip -o link show lo'), namespaces: ['net'] });
     expect(down.stdout).toMatch(/^1: lo: <LOOPBACK> /);
     await drainNetnsPool();
