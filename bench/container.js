@@ -185,9 +185,11 @@ function stagesOf(m, t0, t1) {
   const d = (a, b) => (m[a] !== undefined && m[b] !== undefined ? m[b] - m[a] : NaN);
   const s = {
     validate: d('validate0', 'validate1'), // normalizeOptions
-    seccomp: d('security0', 'security1'), // securitySteps: compiles the seccomp filter
-    cgroup: m.cgcreate1 - m.security1, // makeCgroup: cgroupHost() + Cgroup.create (mkdir, limits)
-    hostScan: m.cgcreate0 - m.security1, // makeCgroup's cgroupHost(): reads /proc/self/mountinfo
+    // securitySteps: compiles the seccomp filter; not called at all once the configuration's
+    // plan is kept (lib/container/plans.ts), nor before the cgroup then.
+    seccomp: m.security1 !== undefined ? d('security0', 'security1') : 0,
+    cgroup: m.cgcreate1 - (m.security1 ?? m.validate1), // makeCgroup: cgroupHost() + Cgroup.create (mkdir, limits)
+    hostScan: m.cgcreate0 - (m.security1 ?? m.validate1), // makeCgroup's cgroupHost(): reads /proc/self/mountinfo
     mkdir: d('cgcreate0', 'cgcreate1'), // Cgroup.create: cgroupHost() again, mkdir, controllers, limits
     plan: m.held0 - m.cgcreate1, // filesystemSteps + protectionSteps + spawn options
     encode: d('held0', 'clone0'), // spawnWith: validation, plan encoding, cgroup fd, netns from the pool
