@@ -515,8 +515,9 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
 /**
  * Whether a CLONE_VM|CLONE_VFORK child may run the plan: not one that waits (this thread
  * would wait for a release only it can give) or forks, and nothing that changes the dumpable
- * flag of the address space it shares with Node: a `dumpable` step, or an id change
- * (commit_creds() resets the flag when the effective uid or gid changes).
+ * flag of the address space it shares with Node, which the addon keeps off during the setup
+ * (process.cc, EnterVforkSetup): a `dumpable` step, or an id change (commit_creds() resets the
+ * flag when the effective uid or gid changes).
  */
 function vforkIsSafe(steps: EncodedPlan['steps'], hold: boolean): boolean {
   if (hold) return false;

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include <memory>
+#include <mutex>
 
 #include "errors.h"
 #include "fd.h"
@@ -580,16 +581,37 @@ bool PrepareSpawn(Napi::Env env, Napi::Value plan_v, Napi::Value opts_v, SpawnJo
   return true;
 }
 
+// A vfork child shares Node's address space until it execs, and the dumpable flag is the
+// address space's: the child cannot be made non-dumpable during its setup without making Node
+// so. That is what happens, for as long as any vfork child of this process is in its setup
+// (they may overlap, on pool threads: counted), and the flag goes back after the last: the
+// container's setup process is non-dumpable, as runc's init is, so that nothing that could
+// otherwise trace a process with its reduced credentials reaches Node's memory through it.
+// While it is, Node is too: no core dump, and only CAP_SYS_PTRACE traces it. A uid or gid
+// change in the child would reset the flag (commit_creds): lib/ sends none to a vfork child.
+std::mutex vfork_setup_mutex;
+int vfork_setups = 0;
+int dumpable_outside = -1;
+
+void EnterVforkSetup() {
+  std::lock_guard<std::mutex> lock(vfork_setup_mutex);
+  if (vfork_setups++ > 0) return;
+  dumpable_outside = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+  if (dumpable_outside != 0) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+void LeaveVforkSetup() {
+  std::lock_guard<std::mutex> lock(vfork_setup_mutex);
+  if (--vfork_setups > 0) return;
+  if (dumpable_outside > 0) prctl(PR_SET_DUMPABLE, dumpable_outside, 0, 0, 0);
+}
+
 // clone3, then the fallbacks, then the parent's work while the child waits. System calls
 // only: it may run on a pool thread.
 void CloneJob(SpawnJob* job) {
   ChildContext& ctx = job->plan->ctx;
   bool parent_work = job->has_uid_map || job->has_gid_map || job->has_setgroups;
   if (job->timing) job->clone_start = MonotonicNs();
-  // The dumpable flag belongs to the address space a vfork child shares with us: a uid or
-  // gid change in the child (commit_creds) clears it. lib/ sends no such step, and puts it
-  // back regardless once the child has its own memory.
-  int dumpable_before = job->vfork ? prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) : -1;
 
   // clone3, then the fallbacks: without CLONE_INTO_CGROUP (before 5.7: EINVAL/E2BIG), and
   // plain clone (before 5.3: ENOSYS). Signals stay blocked across clone so that no Node
@@ -614,6 +636,7 @@ void CloneJob(SpawnJob* job) {
     bool use_vm = job->vm || use_vfork;
     ctx.timing = job->timing && use_vfork ? job->stamps : nullptr;
     uint64_t cflags = job->flags | CLONE_PIDFD | (use_vm ? CLONE_VM : 0) | (use_vfork ? CLONE_VFORK : 0);
+    if (use_vfork) EnterVforkSetup();
     raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, P(&all), P(&old), 8);
     if (!no_clone3) {
       job->clone_name = "clone3";
@@ -648,7 +671,7 @@ void CloneJob(SpawnJob* job) {
       }
     }
     raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, P(&old), 0, 8);
-    if (use_vfork && dumpable_before >= 0) prctl(PR_SET_DUMPABLE, dumpable_before, 0, 0, 0);
+    if (use_vfork) LeaveVforkSetup();
     if (pid == -ENOSYS && !no_clone3) { no_clone3 = true; continue; }
     if ((pid == -EINVAL || pid == -E2BIG) && job->into_cgroup) { job->cgroup_fallback = true; continue; }
     break;

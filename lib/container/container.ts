@@ -210,13 +210,11 @@ export class Container {
     let consoleSocket: ConsoleSocket | null = null;
     // run() as root, without a user namespace, as root inside: the setup process shares Node's
     // memory and Node's thread waits until it has exec'd (CLONE_VM|CLONE_VFORK: no page tables
-    // copied, no copy-on-write faults in Node afterwards). Non-dumpable during setup keeps the
-    // container's processes and other users away from a process that holds what Node holds:
-    // here nothing can reach it — its pid namespace is new and empty until the exec, its
-    // cgroup is new, and its uid is 0, which only root on the host can ptrace, and root can
-    // reach Node anyway. (The flag belongs to the address space: setting it would make Node
-    // non-dumpable; and a uid change would too, hence uid and gid 0.) create()/start() hold
-    // the process before exec and keep the fork-style clone and the non-dumpable step.
+    // copied, no copy-on-write faults in Node afterwards; a vfork child is never an OOM victim,
+    // so it may be born in a memory cgroup). The dumpable flag belongs to the address space:
+    // the addon makes it non-dumpable around such clones (Node with it, for the setup's ~0.4 ms)
+    // instead of a dumpable step, and a uid or gid change would reset it, hence uid and gid 0.
+    // create()/start() hold the process before exec and keep the fork-style clone.
     const fast = !hold && process.geteuid?.() === 0 && config.userns === null && config.uid === 0 && config.gid === 0;
     try {
       cgroup = await makeCgroup(config);
