@@ -85,6 +85,12 @@ export interface SpawnInternals {
    * up (Container.run while other runs are in flight; one alone is faster without the hop).
    */
   async?: boolean;
+  /**
+   * The setup process is non-dumpable (a `dumpable` step's effect, without the step, which a
+   * vfork child may not run): a vfork clone's shared address space is made so around the
+   * clone by the addon; a fork-style clone's child (a vfork that falls back) makes itself so first.
+   */
+  nonDumpable?: boolean;
   /** options.cgroup is a path the caller has just made with Cgroup.create (Container): not checked again. */
   cgroupMade?: boolean;
   /**
@@ -385,6 +391,11 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
   let onEvent: (event: number, a: number, b: number, c: number) => void = () => {};
   let usesPool = false;
   let refillAtExit = false;
+  const closeFds = () => {
+    if (cgroupFd !== undefined) fs.closeSync(cgroupFd);
+    if (netnsFd !== undefined) fs.closeSync(netnsFd);
+    cgroupFd = netnsFd = undefined;
+  };
   // A plan that brings the loopback up gets a namespace where the pool has done it already.
   const netnsKind = plan.steps.some((s) => s.op === 'loopbackUp') ? 1 : 0;
   try {
@@ -405,10 +416,13 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
     }
     const listener = (event: ChildEvent, a: number, b: number, c: number) => onEvent(event, a, b, c);
     if (internals.async && nativeOptions.vfork) {
-      // The fds above stay open until the clone is done (finally, below).
-      result = await new Promise<NativeSpawnResult>((resolve, reject) => {
+      const done = new Promise<NativeSpawnResult>((resolve, reject) => {
         native.spawnAsync(plan.buffer, nativeOptions, listener, (error, r) => (error ? reject(error) : resolve(r!)));
       });
+      // The addon holds its own copies of the fds until the clone is done: ours go now (a
+      // worker ended before then would never run the finally below).
+      closeFds();
+      result = await done;
     } else {
       result = native.spawn(plan.buffer, nativeOptions, listener);
     }
@@ -419,8 +433,7 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
     }
     throw e;
   } finally {
-    if (cgroupFd !== undefined) fs.closeSync(cgroupFd);
-    if (netnsFd !== undefined) fs.closeSync(netnsFd);
+    closeFds();
     // The pool is made whole when the child has exited, when nothing competes with it for
     // the other core (a refill running beside the child holds that core in the kernel for
     // ~0.3 ms, and the child waits) — at once if the pool is empty or the spawn failed.

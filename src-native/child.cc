@@ -66,6 +66,10 @@ class Executor {
 
   [[noreturn]] void Run() {
     Stamp(0);
+    if (c_->non_dumpable) {
+      long rc = raw_syscall(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
+      if (rc < 0) Die(report_, STEP_SIGNALS, rc, SYS_OP_PRCTL);
+    }
     ResetSignals();
     if (c_->sync_first && !WaitForParent()) Exit(1);
     // Before stdio, whose dup3s could land on the fd's number.

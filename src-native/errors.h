@@ -28,7 +28,8 @@ struct AddonData {
   // what a container whose namespace holds only `lo` sees as /sys, cloned into it (open_tree).
   // Mounting a sysfs per container makes the kernel scan every live one under a global lock.
   int sysfs_template = -1;
-  bool sysfs_template_making = false;
+  int sysfs_template_netns = -1;  // its namespace, kept alive (the sysfs alone does not)
+  bool sysfs_template_tried = false;
   int netns_making[2] = {0, 0};
   int netns_generation = 0;      // bumped by a drain: namespaces still being made are closed
   bool tearing_down = false;                 // the environment is exiting (worker terminated)

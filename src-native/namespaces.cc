@@ -48,6 +48,7 @@ class NetnsWorker : public Napi::AsyncWorker {
     // not handed to the pool (drained, or the environment went away)
     if (fd_ >= 0) ::close(fd_);
     if (sysfs_ >= 0) ::close(sysfs_);
+    if (template_netns_ >= 0) ::close(template_netns_);
   }
 
   // On a thread of its own that ends right after: the pool thread running this never changes
@@ -71,7 +72,12 @@ class NetnsWorker : public Napi::AsyncWorker {
     if (w->fd_ < 0) w->Fail(errno, "open");
     // The template (see AddonData::sysfs_template), once: in a namespace of its own, made
     // here after the pooled one (this thread ends right after), never one a program runs in.
-    if (w->fd_ >= 0 && w->make_template_ && ::unshare(CLONE_NEWNET) == 0 && LoopbackUp(w)) w->sysfs_ = MakeSysfs();
+    // The sysfs holds its namespace only passively: without an fd of it (an active reference),
+    // the namespace is dismantled when this thread ends and its sysfs shows no device at all.
+    if (w->fd_ >= 0 && w->make_template_ && ::unshare(CLONE_NEWNET) == 0 && LoopbackUp(w)) {
+      w->template_netns_ = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+      if (w->template_netns_ >= 0) w->sysfs_ = MakeSysfs();
+    }
     w->err_ = w->fd_ >= 0 ? 0 : w->err_;  // the template is best effort: a failure there is no error
     return nullptr;
   }
@@ -119,10 +125,10 @@ class NetnsWorker : public Napi::AsyncWorker {
       Callback().Call({MakeSystemError(env, err_, syscall_)});
       return;
     }
-    if (make_template_) data->sysfs_template_making = false;
     if (sysfs_ >= 0 && data->sysfs_template < 0 && !data->tearing_down) {
       data->sysfs_template = sysfs_;
-      sysfs_ = -1;
+      data->sysfs_template_netns = template_netns_;
+      sysfs_ = template_netns_ = -1;
     }
     if (generation_ == data->netns_generation) {
       data->netns_ready[kind_].push_back(fd_);
@@ -141,6 +147,7 @@ class NetnsWorker : public Napi::AsyncWorker {
   bool make_template_;
   int fd_ = -1;
   int sysfs_ = -1;
+  int template_netns_ = -1;
   int err_ = 0;
   const char* syscall_ = "";
 };
@@ -166,8 +173,9 @@ Napi::Value NetnsPoolFill(const Napi::CallbackInfo& info) {
   AddonData* data = info.Env().GetInstanceData<AddonData>();
   for (int64_t i = 0; i < count; i++) {
     data->netns_making[kind]++;
-    bool make_template = kind == 1 && data->sysfs_template < 0 && !data->sysfs_template_making;
-    if (make_template) data->sysfs_template_making = true;
+    // Tried once per environment: a kernel that cannot (before 5.2, not allowed) will not later.
+    bool make_template = kind == 1 && !data->sysfs_template_tried;
+    if (make_template) data->sysfs_template_tried = true;
     (new NetnsWorker(info[2].As<Napi::Function>(), kind, data->netns_generation, make_template))->Queue();
   }
   return info.Env().Undefined();

@@ -155,6 +155,9 @@ struct ChildContext {
   // CLONE_VM only: the child writes CLOCK_MONOTONIC ns as it starts [0] and as it execs [1].
   uint64_t* timing = nullptr;
   bool fault_fork_lost = false;  // test-only: the forking process dies (SIGKILL) before its report
+  // The child makes itself non-dumpable first (PR_SET_DUMPABLE 0): a spawn that asked for it
+  // (nonDumpable) but is not a vfork clone, whose address space the parent makes so instead.
+  bool non_dumpable = false;
 };
 
 // A decoded, validated plan and the memory the child reads.

@@ -391,14 +391,16 @@ static void OnEnvTeardown(napi_async_cleanup_hook_handle handle, void* arg) {
   for (auto& entry : children) entry.second->Abandon(process_exiting);
   ClosePressureWatches(data);
   DrainNetnsPool(data);
-  if (data->sysfs_template >= 0) ::close(data->sysfs_template);
-  data->sysfs_template = -1;
   FinishTeardownIfIdle(data);
 }
 
 void FinishTeardownIfIdle(AddonData* data) {
   if (data->tearing_down && data->cleanup_hook && data->live_children == 0 && data->live_handles == 0 &&
       data->pending_spawns == 0) {
+    // Not before: a clone still on a pool thread may hand it to its child.
+    if (data->sysfs_template >= 0) ::close(data->sysfs_template);
+    if (data->sysfs_template_netns >= 0) ::close(data->sysfs_template_netns);
+    data->sysfs_template = data->sysfs_template_netns = -1;
     napi_remove_async_cleanup_hook(data->cleanup_hook);
     data->cleanup_hook = nullptr;
   }
@@ -474,6 +476,10 @@ struct SpawnJob {
   bool has_uid_map = false, has_gid_map = false, has_setgroups = false;
   std::string uid_map, gid_map, setgroups;
   bool vm = false, vfork = false, no_clone3 = false, cgroup_fallback = false, timing = false;
+  bool non_dumpable = false;  // the setup process must be non-dumpable (options.nonDumpable)
+  // spawnAsync: the options' fds (cgroupFd, netnsFd), duplicated so that the job owns them
+  // (JavaScript's copies are closed at once: a worker ended mid-spawn never runs its finally).
+  UniqueFd own_cgroup, own_netns;
   std::vector<UniqueFd> parent_ends, child_ends;
   UniqueFd report_r, report_w, sync_r, sync_w, go_r, go_w;
   std::unique_ptr<int, void (*)(int*)> fork_slot{nullptr, [](int* p) { munmap(p, kForkPage); }};
@@ -529,6 +535,10 @@ bool PrepareSpawn(Napi::Env env, Napi::Value plan_v, Napi::Value opts_v, SpawnJo
   // step, when it reached execve, when the clone returned. Only a vfork child can write
   // them where the cloning thread reads them (and is done writing when the clone returns).
   job->timing = job->vfork && opts.Get("timing").ToBoolean();
+  job->non_dumpable = opts.Get("nonDumpable").ToBoolean();
+  // Non-dumpable is per address space: a CLONE_VM child that is not a vfork child (whose
+  // address space the parent makes non-dumpable around the clone) cannot be made so alone.
+  if (job->non_dumpable) job->vm = false;
   ctx.fault_step = static_cast<int>(OptInt(opts, "faultStep", -1));
   ctx.fault_errno = static_cast<int>(OptInt(opts, "faultErrno", 0));
   ctx.no_mount_setattr = opts.Get("noMountSetattr").ToBoolean();
@@ -596,14 +606,16 @@ int dumpable_outside = -1;
 void EnterVforkSetup() {
   std::lock_guard<std::mutex> lock(vfork_setup_mutex);
   if (vfork_setups++ > 0) return;
+  // Only from 1 (SUID_DUMP_USER): 0 is what we want already, and 2 (suid_dumpable's root
+  // mode) keeps non-root tracers away as 0 does, and could not be set back (prctl takes 0 or 1).
   dumpable_outside = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-  if (dumpable_outside != 0) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (dumpable_outside == 1) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
 void LeaveVforkSetup() {
   std::lock_guard<std::mutex> lock(vfork_setup_mutex);
   if (--vfork_setups > 0) return;
-  if (dumpable_outside > 0) prctl(PR_SET_DUMPABLE, dumpable_outside, 0, 0, 0);
+  if (dumpable_outside == 1) prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 }
 
 // clone3, then the fallbacks, then the parent's work while the child waits. System calls
@@ -635,6 +647,7 @@ void CloneJob(SpawnJob* job) {
     bool use_vfork = job->vfork && !ctx.sync_first;
     bool use_vm = job->vm || use_vfork;
     ctx.timing = job->timing && use_vfork ? job->stamps : nullptr;
+    ctx.non_dumpable = job->non_dumpable && !use_vfork;
     uint64_t cflags = job->flags | CLONE_PIDFD | (use_vm ? CLONE_VM : 0) | (use_vfork ? CLONE_VFORK : 0);
     if (use_vfork) EnterVforkSetup();
     raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, P(&all), P(&old), 8);
@@ -789,8 +802,10 @@ void SpawnWorkDone(uv_work_t* req, int) {
   Napi::Env env = job->on_done.Env();
   AddonData* data = env.GetInstanceData<AddonData>();
   data->pending_spawns--;
-  if (data->tearing_down) {
-    // Nobody waits for it any more: the program it started is ended (as Abandon does).
+  napi_handle_scope scope;
+  if (data->tearing_down || napi_open_handle_scope(env, &scope) != napi_ok) {
+    // Nobody waits for it any more: the program it started is ended (as Abandon does). A
+    // vfork clone has exec'd or died when it returns: the stack is free.
     if (job->pidfd >= 0) {
       KillAndReap(job->pidfd);
       ::close(job->pidfd);
@@ -799,8 +814,6 @@ void SpawnWorkDone(uv_work_t* req, int) {
     FinishTeardownIfIdle(data);
     return;
   }
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   Napi::Value result = FinishSpawn(env, job.get(), job->on_event.Value());
   napi_value argv[2];
   bool pending = false;
@@ -857,6 +870,22 @@ Napi::Value SpawnAsync(const Napi::CallbackInfo& info) {
   if (!PrepareSpawn(env, info[0], info[1], job.get())) {
     if (job->stack) ReleaseStack(env, job->stack);
     return env.Undefined();
+  }
+  // Only vfork clones, the ones that keep their thread (no wait or fork step: nothing the
+  // teardown of an ended worker would have to follow further than the process itself).
+  if (!job->vfork) {
+    if (job->stack) ReleaseStack(env, job->stack);
+    return ThrowTypeError(env, "spawnAsync: only for vfork spawns (options.vfork, no wait or fork step)");
+  }
+  ChildContext& ctx = job->plan->ctx;
+  for (auto [fd, owned] : {std::pair<int*, UniqueFd*>{&job->cgroup_fd, &job->own_cgroup}, {&ctx.netns_fd, &job->own_netns}}) {
+    if (*fd < 0) continue;
+    owned->reset(fcntl(*fd, F_DUPFD_CLOEXEC, 3));
+    if (!owned->valid()) {
+      if (job->stack) ReleaseStack(env, job->stack);
+      return ThrowSystemError(env, errno, "fcntl");
+    }
+    *fd = owned->get();
   }
   job->on_event = Napi::Persistent(info[2].As<Napi::Function>());
   job->on_done = Napi::Persistent(info[3].As<Napi::Function>());

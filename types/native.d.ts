@@ -25,6 +25,8 @@ export interface NativeSpawnOptions {
   vfork?: boolean;
   /** With vfork: the result's `timing`. */
   timing?: boolean;
+  /** The setup process is non-dumpable: around a vfork clone the shared address space; otherwise the child makes itself so first (and CLONE_VM without vfork is not used). */
+  nonDumpable?: boolean;
   noClone3?: boolean;
   noIntoCgroup?: boolean;
   noMountSetattr?: boolean;

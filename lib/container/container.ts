@@ -212,8 +212,10 @@ export class Container {
     // memory and Node's thread waits until it has exec'd (CLONE_VM|CLONE_VFORK: no page tables
     // copied, no copy-on-write faults in Node afterwards; a vfork child is never an OOM victim,
     // so it may be born in a memory cgroup). The dumpable flag belongs to the address space:
-    // the addon makes it non-dumpable around such clones (Node with it, for the setup's ~0.4 ms)
-    // instead of a dumpable step, and a uid or gid change would reset it, hence uid and gid 0.
+    // instead of a dumpable step, nonDumpable has the addon make it non-dumpable around such
+    // clones (Node with it, for the setup's ~0.4 ms), or the child itself where the clone turns
+    // out not to be a vfork (another architecture, no CLONE_INTO_CGROUP); a uid or gid change
+    // would reset it, hence uid and gid 0.
     // create()/start() hold the process before exec and keep the fork-style clone.
     const fast = !hold && process.geteuid?.() === 0 && config.userns === null && config.uid === 0 && config.gid === 0;
     try {
@@ -262,7 +264,7 @@ export class Container {
         // Resolved once exec'd: start() only marks it running (run() saves a round trip).
         // With other runs in flight, the vfork clone goes to a pool thread: JavaScript (theirs)
         // goes on while this child sets up. Alone, the hop would only add to its latency.
-        const child = await spawnWith(spawnOptions, { ...(internals.spawn ?? SPAWN_DEFAULTS), vfork: fast, async: runsInFlight > 1, cgroupMade: true, encoded });
+        const child = await spawnWith(spawnOptions, { ...(internals.spawn ?? SPAWN_DEFAULTS), vfork: fast, nonDumpable: fast, async: runsInFlight > 1, cgroupMade: true, encoded });
         held = { child, release: () => Promise.resolve() };
       }
       if (consoleSocket) {
