@@ -145,7 +145,9 @@ export type Step =
        * holds only `lo`, up (its `lo` counters are that namespace's, not the child's). Mounting
        * a sysfs makes the kernel scan every live one under a global lock: with many containers
        * alive that held up every mount on the machine. Otherwise (or where the kernel cannot
-       * clone a detached mount) the sysfs of the child's network namespace.
+       * clone a detached mount) the sysfs of the child's network namespace. A program that adds
+       * network devices (it has CAP_NET_ADMIN) would not see them there: give it a `mount` step
+       * of type `sysfs` instead, as Container does when CAP_NET_ADMIN is added.
        */
       op: 'mountSysfs';
       target: string;
