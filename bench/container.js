@@ -15,7 +15,7 @@
 // Everything it makes (containers, runc state, cgroups, the temp dir) is removed at the end,
 // on failure and on Ctrl-C too.
 'use strict';
-const { summarize, drift } = require('./stats');
+const { summarize, drift, machine } = require('./stats');
 
 const childProcess = require('node:child_process');
 const fs = require('node:fs');
@@ -779,30 +779,13 @@ async function liveSection(n, runs) {
 // ---------------------------------------------------------------- main
 
 function environment() {
-  const cpus = os.cpus();
-  let distro = '';
-  try {
-    distro = /PRETTY_NAME="?([^"\n]*)/.exec(fs.readFileSync('/etc/os-release', 'utf8'))?.[1] ?? '';
-  } catch {}
   let runcVersion = 'unavailable';
   if (RUNC) runcVersion = runcSync(['--version']).stdout.split('\n').slice(0, 1).join(' ').trim();
   let nofile = '';
   try {
     nofile = /Max open files\s+(\S+)\s+(\S+)/.exec(fs.readFileSync('/proc/self/limits', 'utf8')).slice(1).join('/');
   } catch {}
-  return {
-    date: new Date().toISOString(),
-    node: process.version,
-    arch: process.arch,
-    kernel: os.release(),
-    distro,
-    cpus: cpus.length,
-    cpuModel: cpus[0]?.model ?? '',
-    totalMemMB: Math.round(os.totalmem() / 2 ** 20),
-    runc: runcVersion,
-    nofile,
-    gc: typeof global.gc === 'function',
-  };
+  return { ...machine(), runc: runcVersion, nofile, gc: typeof global.gc === 'function' };
 }
 
 async function main() {

@@ -7,11 +7,10 @@
 // Needs root (new mount/uts/ipc/pid/net namespaces without a user namespace) and the
 // addon and dist/ built (`npm run build:ts`).
 'use strict';
-const { summarize, drift } = require('./stats');
+const { summarize, drift, machine } = require('./stats');
 
 const childProcess = require('node:child_process');
 const fs = require('node:fs');
-const os = require('node:os');
 const { performance } = require('node:perf_hooks');
 
 const { native } = require('../dist/native');
@@ -180,30 +179,13 @@ async function checkCorrectness() {
 // ---------------------------------------------------------------- run
 
 function environment() {
-  const cpus = os.cpus();
   let unshareVersion = '';
   try {
     unshareVersion = childProcess.execFileSync('unshare', ['--version'], { encoding: 'utf8' }).trim();
   } catch {
     unshareVersion = 'unavailable';
   }
-  let distro = '';
-  try {
-    distro = /PRETTY_NAME="?([^"\n]*)/.exec(fs.readFileSync('/etc/os-release', 'utf8'))?.[1] ?? '';
-  } catch {}
-  return {
-    date: new Date().toISOString(),
-    node: process.version,
-    v8: process.versions.v8,
-    arch: process.arch,
-    kernel: os.release(),
-    distro,
-    cpus: cpus.length,
-    cpuModel: cpus[0]?.model ?? '',
-    totalMemMB: Math.round(os.totalmem() / 2 ** 20),
-    uid: process.geteuid(),
-    unshare: unshareVersion,
-  };
+  return { ...machine(), uid: process.geteuid(), unshare: unshareVersion };
 }
 
 async function main() {

@@ -1,5 +1,8 @@
-// Statistics the benchmarks share: nearest-rank percentiles, a summary, and drift over a run.
+// What the benchmarks share: nearest-rank percentiles, a summary, drift over a run, and the
+// machine they ran on.
 'use strict';
+const fs = require('node:fs');
+const os = require('node:os');
 
 function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;
@@ -28,4 +31,24 @@ function drift(samples) {
   };
 }
 
-module.exports = { percentile, summarize, drift };
+/** The machine and Node a benchmark ran on (each benchmark adds its own tools' versions). */
+function machine() {
+  const cpus = os.cpus();
+  let distro = '';
+  try {
+    distro = /PRETTY_NAME="?([^"\n]*)/.exec(fs.readFileSync('/etc/os-release', 'utf8'))?.[1] ?? '';
+  } catch {}
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    v8: process.versions.v8,
+    arch: process.arch,
+    kernel: os.release(),
+    distro,
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? '',
+    totalMemMB: Math.round(os.totalmem() / 2 ** 20),
+  };
+}
+
+module.exports = { percentile, summarize, drift, machine };
