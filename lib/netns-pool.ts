@@ -44,13 +44,6 @@ function onMade(error: Error | null): void {
   if (making() === 0) for (const resolve of idle.splice(0)) resolve();
 }
 
-function refill(kind: NetnsKind): void {
-  if (refused) return;
-  const s = native.netnsPoolState();
-  const have = s[2 * kind] + s[2 * kind + 1];
-  if (have < sizes[kind]) native.netnsPoolFill(sizes[kind] - have, kind, onMade);
-}
-
 /**
  * A fresh network namespace's fd for one spawn (the caller closes it), or undefined. The
  * caller starts the refill with {@link refillNetns} once its clone is done: a refill started
@@ -70,13 +63,26 @@ export function takeNetns(kind: NetnsKind = 0): number | undefined {
  * kind 1 has been made (with it) or where the kernel could not make one. See the mountSysfs step.
  */
 export function sysfsTemplate(): number | undefined {
-  const fd = native.netnsSysfsTemplate();
-  return fd >= 0 ? fd : undefined;
+  // Made once per environment and kept until it ends: asked of the addon until it is there.
+  if (template === undefined) {
+    const fd = native.netnsSysfsTemplate();
+    if (fd >= 0) template = fd;
+  }
+  return template;
 }
+let template: number | undefined;
 
-/** Makes the pool of that kind whole again in the background (after a {@link takeNetns}). */
-export function refillNetns(kind: NetnsKind = 0): void {
-  if (base !== 0) refill(kind);
+/**
+ * Makes the pool of that kind whole again in the background (after a {@link takeNetns}). With
+ * `unlessHeld`, only if it holds none of that kind now; returns whether it started a refill.
+ */
+export function refillNetns(kind: NetnsKind = 0, { unlessHeld = false } = {}): boolean {
+  if (base === 0 || refused) return false;
+  const s = native.netnsPoolState();
+  if (unlessHeld && s[2 * kind] > 0) return false;
+  const have = s[2 * kind] + s[2 * kind + 1];
+  if (have < sizes[kind]) native.netnsPoolFill(sizes[kind] - have, kind, onMade);
+  return true;
 }
 
 /**

@@ -199,7 +199,7 @@ export const SYSCALLS = [
 ] as const;
 
 /** What an `openConsole` step opens (child.cc OpenConsole). */
-export const CONSOLE_PTMX = '/dev/pts/ptmx';
+const CONSOLE_PTMX = '/dev/pts/ptmx';
 
 /** Pseudo step indices for work around the plan (plan.h). */
 export const PRELUDE_STEPS: Record<number, string> = { [-1]: 'signals', [-2]: 'sync', [-3]: 'stdio', [-4]: 'closeFds', [-5]: 'netns' };
@@ -301,7 +301,6 @@ function mode(name: string, value: unknown, fallback: number): number {
   return value === undefined ? fallback : v.integer(name, value, 0, 0o7777);
 }
 
-const ID_MAX = 0xfffffffe; // (uid_t)-1 means "unchanged" to the kernel
 
 const S_IF = { file: 0o100000, char: 0o020000, block: 0o060000, fifo: 0o010000 } as const;
 
@@ -404,14 +403,14 @@ function encodeStep(name: string, step: unknown, t: StringTable): EncodedStep {
       return { op: OP.setrlimit, args: [RLIMITS.indexOf(resource), ...split64(soft), ...split64(hard)] };
     }
     case 'setgroups': {
-      const groups = v.array(`${name}.groups`, s.groups).map((g, i) => v.integer(`${name}.groups[${i}]`, g, 0, ID_MAX));
+      const groups = v.array(`${name}.groups`, s.groups).map((g, i) => v.integer(`${name}.groups[${i}]`, g, 0, v.ID_MAX));
       if (groups.length > 65536) throw new OutOfRangeError(`${name}.groups.length`, 'at most 65536 (NGROUPS_MAX)', groups.length);
       return { op: OP.setgroups, args: [t.u32s(groups), groups.length] };
     }
     case 'setgid':
-      return { op: OP.setgid, args: [v.integer(`${name}.gid`, s.gid, 0, ID_MAX)] };
+      return { op: OP.setgid, args: [v.integer(`${name}.gid`, s.gid, 0, v.ID_MAX)] };
     case 'setuid':
-      return { op: OP.setuid, args: [v.integer(`${name}.uid`, s.uid, 0, ID_MAX)] };
+      return { op: OP.setuid, args: [v.integer(`${name}.uid`, s.uid, 0, v.ID_MAX)] };
     case 'capabilities': {
       const set = (key: string, fallback: unknown) => capabilityMask(`${name}.${key}`, s[key] ?? fallback);
       const bounding = set('bounding', 'all');
@@ -509,8 +508,26 @@ function checkOrder(name: string, steps: readonly { op: string }[]): void {
 /** An encoded plan and, for error messages, what each step was. */
 export interface EncodedPlan {
   buffer: Buffer;
-  /** Per step: its op, the path it names (for errors), and the id a setuid/setgid step sets. */
-  steps: readonly { op: string; path?: string; id?: number }[];
+  /** Per step: its op and the path it names (for errors). */
+  steps: readonly { op: string; path?: string }[];
+  /** What spawn decides its clone by, read off the steps once (a kept plan keeps them). */
+  traits: PlanTraits;
+}
+
+export interface PlanTraits {
+  /** A `loopbackUp` step: the network namespace pool's kind with the loopback up. */
+  loopbackUp: boolean;
+  /**
+   * A step a CLONE_VM child must not run, sharing Node's address space: `dumpable` (the flag
+   * is the address space's), `setuid`/`setgid` (commit_creds() resets that flag), `fork`.
+   */
+  vmUnsafe: boolean;
+  /**
+   * A step a CLONE_VM|CLONE_VFORK child must not run: `dumpable`, `fork`, `wait` (the cloning
+   * thread would wait for a release only it can give), or an id change to non-zero (the addon
+   * keeps the shared address space non-dumpable during the setup; commit_creds() would reset it).
+   */
+  vforkUnsafe: boolean;
 }
 
 function stepPath(step: Record<string, unknown>): string | undefined {
@@ -534,15 +551,20 @@ export function encodePlan(
   v.array(name, steps);
   const t = new StringTable();
   const encoded: EncodedStep[] = [];
-  const described: { op: string; path?: string; id?: number }[] = [];
+  const described: { op: string; path?: string }[] = [];
+  const traits: PlanTraits = { loopbackUp: false, vmUnsafe: false, vforkUnsafe: false };
   steps.forEach((step, i) => {
     if (allowWait && (step as { op?: unknown })?.op === 'wait') {
       encoded.push({ op: OP.wait, args: [] });
     } else {
       encoded.push(encodeStep(`${name}[${i}]`, step, t));
     }
-    const id = step.op === 'setuid' ? step.uid : step.op === 'setgid' ? step.gid : undefined;
-    described.push({ op: step.op, path: stepPath(step as unknown as Record<string, unknown>), ...(id !== undefined && { id }) });
+    described.push({ op: step.op, path: stepPath(step as unknown as Record<string, unknown>) });
+    const op = step.op;
+    const idChange = (op === 'setuid' && step.uid !== 0) || (op === 'setgid' && step.gid !== 0);
+    if (op === 'loopbackUp') traits.loopbackUp = true;
+    if (op === 'dumpable' || op === 'setuid' || op === 'setgid' || op === 'fork') traits.vmUnsafe = true;
+    if (op === 'dumpable' || op === 'fork' || op === 'wait' || idChange) traits.vforkUnsafe = true;
   });
   checkOrder(name, steps);
   encoded.push({
@@ -575,7 +597,7 @@ export function encodePlan(
     for (let k = 0; k < STEP_ARGS && k < e.args.length; k++) words[base + 1 + k] = e.args[k] >>> 0;
   }
   buffer.set(strings, head);
-  return { buffer, steps: described };
+  return { buffer, steps: described, traits };
 }
 
 /** Decodes a plan buffer back into ops and raw arguments (for tests and debugging). */

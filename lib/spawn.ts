@@ -9,7 +9,7 @@ import { abortError, InvalidArgValueError, NsboxSystemError, StateError, namespa
 import { namespaceFlags, namespaceTypes, type NamespaceType } from './namespaces';
 import { CGROUP2_SUPER_MAGIC } from './cgroup/discover';
 import { native } from './native';
-import { netnsPoolHeld, refillNetns, sysfsTemplate, takeNetns } from './netns-pool';
+import { refillNetns, sysfsTemplate, takeNetns } from './netns-pool';
 import { encodePlan, PRELUDE_STEPS, SYSCALLS, type EncodedPlan, type Step } from './plan';
 import { signalName, signalNumber } from './signals';
 import * as v from './validate';
@@ -78,8 +78,6 @@ export interface SpawnInternals {
    * space's dumpable flag (a `dumpable` step, or a `setuid`/`setgid` step to a non-zero id).
    */
   vfork?: boolean;
-  /** With vfork: the stages of the clone, in the spawn result (benchmarks). */
-  timing?: boolean;
   /**
    * With vfork: clone on a libuv pool thread, so that JavaScript goes on while the child sets
    * up (Container.run while other runs are in flight; one alone is faster without the hop).
@@ -229,7 +227,6 @@ export class Subprocess {
 }
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const ID_MAX = 0xfffffffe;
 /** Defaults chosen by bench/spawn.js: see bench/README.md. */
 const DEFAULTS: SpawnInternals = { vm: process.arch === 'x64' };
 /** @internal */
@@ -242,9 +239,9 @@ export function idMappings(name: string, value: unknown): IdMapping[] {
   return lines.map((line, i) => {
     const o = v.object(`${name}[${i}]`, line);
     v.knownKeys(`${name}[${i}]`, o, ['containerId', 'hostId', 'size']);
-    const containerId = v.integer(`${name}[${i}].containerId`, o.containerId, 0, ID_MAX);
-    const hostId = v.integer(`${name}[${i}].hostId`, o.hostId, 0, ID_MAX);
-    const size = v.integer(`${name}[${i}].size`, o.size, 1, ID_MAX + 1 - Math.max(containerId, hostId));
+    const containerId = v.integer(`${name}[${i}].containerId`, o.containerId, 0, v.ID_MAX);
+    const hostId = v.integer(`${name}[${i}].hostId`, o.hostId, 0, v.ID_MAX);
+    const size = v.integer(`${name}[${i}].size`, o.size, 1, v.ID_MAX + 1 - Math.max(containerId, hostId));
     return { containerId, hostId, size };
   });
 }
@@ -368,8 +365,12 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
   if (signal?.aborted) throw abortError(signal);
   const { netnsPool = true, hold: _hold, cgroupMade: _made, encoded: _encoded, async: _async, ...knobs } = internals;
   Object.assign(nativeOptions, knobs);
-  if (nativeOptions.vm && !vmIsSafe(plan.steps, o.cgroup !== undefined)) nativeOptions.vm = false;
-  if (nativeOptions.vfork && !vforkIsSafe(plan.steps, hold)) nativeOptions.vfork = false;
+  // CLONE_VM shares Node's address space with the child until it execs; so does a vfork,
+  // which the cloning thread waits out (see PlanTraits for the steps each rules out).
+  // Without vfork, a child in a cgroup with limits could be picked by its memory cgroup's OOM
+  // killer, which kills every process sharing its address space (__oom_kill_process): Node.
+  if (nativeOptions.vm && (plan.traits.vmUnsafe || o.cgroup !== undefined)) nativeOptions.vm = false;
+  if (nativeOptions.vfork && (plan.traits.vforkUnsafe || hold)) nativeOptions.vfork = false;
 
   nativeOptions.stdio = prepareStdio(o.stdio);
   // The child's stdio lands on fds 0..n-1 before the plan runs: a setns step's fd and an
@@ -397,7 +398,7 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
     cgroupFd = netnsFd = undefined;
   };
   // A plan that brings the loopback up gets a namespace where the pool has done it already.
-  const netnsKind = plan.steps.some((s) => s.op === 'loopbackUp') ? 1 : 0;
+  const netnsKind = plan.traits.loopbackUp ? 1 : 0;
   try {
     // A pooled namespace is owned by this process's user namespace: only without 'user', and as root.
     usesPool = netnsPool && namespaces.includes('net') && !userns && process.geteuid?.() === 0;
@@ -437,10 +438,7 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
     // The pool is made whole when the child has exited, when nothing competes with it for
     // the other core (a refill running beside the child holds that core in the kernel for
     // ~0.3 ms, and the child waits) — at once if the pool is empty or the spawn failed.
-    if (usesPool) {
-      if (result === undefined || netnsPoolHeld(netnsKind) === 0) refillNetns(netnsKind);
-      else refillAtExit = true;
-    }
+    if (usesPool) refillAtExit = !refillNetns(netnsKind, { unlessHeld: result !== undefined });
   }
 
   const streams = result.stdio.map((fd, i) => {
@@ -512,34 +510,6 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
       }
     };
   });
-}
-
-/**
- * A CLONE_VM child shares Node's address space until it execs, so it must not do what the
- * kernel applies to the address space rather than the process:
- * - `dumpable` steps (prctl(2) PR_SET_DUMPABLE), and `setuid`/`setgid` steps, after which
- *   commit_creds() resets the address space's dumpable flag: Node would become non-dumpable;
- * - being in a cgroup with limits: a memory cgroup's OOM killer that picked the child would
- *   kill every process sharing its address space (__oom_kill_process), Node included.
- * Such spawns copy the address space instead (fork-style clone3). So do plans with a `fork`
- * step (the addon enforces it too): the grandchild outlives the child, so it needs its own
- * copy of the memory whatever the child had, and CLONE_VM would save nothing.
- */
-/**
- * Whether a CLONE_VM|CLONE_VFORK child may run the plan: not one that waits (this thread
- * would wait for a release only it can give) or forks, and nothing that changes the dumpable
- * flag of the address space it shares with Node, which the addon keeps off during the setup
- * (process.cc, EnterVforkSetup): a `dumpable` step, or an id change (commit_creds() resets the
- * flag when the effective uid or gid changes).
- */
-function vforkIsSafe(steps: EncodedPlan['steps'], hold: boolean): boolean {
-  if (hold) return false;
-  return !steps.some((s) => s.op === 'dumpable' || s.op === 'fork' || s.op === 'wait' ||
-    ((s.op === 'setuid' || s.op === 'setgid') && s.id !== 0));
-}
-
-function vmIsSafe(steps: readonly { op: string }[], inCgroup: boolean): boolean {
-  return !inCgroup && !steps.some((s) => s.op === 'dumpable' || s.op === 'setuid' || s.op === 'setgid' || s.op === 'fork');
 }
 
 function cloneHint(e: NsboxSystemError, namespaces: readonly NamespaceType[], cgroup: unknown): string | undefined {

@@ -56,3 +56,5 @@ export function knownKeys(name: string, value: Record<string, unknown>, keys: re
 }
 
 export const UINT32_MAX = 0xffffffff;
+/** The largest uid/gid: (uid_t)-1 means "unchanged" to the kernel. */
+export const ID_MAX = 0xfffffffe;

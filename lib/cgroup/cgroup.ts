@@ -9,7 +9,7 @@ import { CGROUP2_SUPER_MAGIC, cgroupHost, controllersAt, DELEGATE_HINT, readWord
 import { CgroupEvents, flushEvents, hasOpenEvents, type CgroupEventsOptions } from './events';
 import { parseGroupState, type GroupState } from './parse';
 import { PressureEvents, type PressureTriggerOptions } from './pressure';
-import { controllersOf, resourceWrites, type CgroupResources, type Write } from './resources';
+import { controllersOf, resourceWrites, type CgroupResources } from './resources';
 import { readStats, type CgroupStats } from './stats';
 
 
@@ -292,10 +292,6 @@ export class Cgroup {
     this.#live();
     const writes = resourceWrites(resources);
     await enableControllers(this.mount, path.dirname(this.path), controllersOf(writes), this.#mode);
-    await this.#apply(writes);
-  }
-
-  async #apply(writes: readonly Write[]): Promise<void> {
     for (const w of writes) await write(path.join(this.path, w.file), w.value);
   }
 

@@ -97,29 +97,28 @@ export class ContainerStateError extends StateError {
   }
 }
 
-/** A flat keyed file of the group (`cpu.stat`, `memory.events`), or {} where it has none. */
-function flatKeyed(dir: string, file: string): Record<string, number> {
+/**
+ * A counter file of the group parsed, or undefined where it has none or cannot be read.
+ * existsSync first: a missing controller's file (most of them on a hybrid host) is then no
+ * thrown error, which costs more than the read, at every container's end.
+ */
+function readIfPresent<T>(dir: string, file: string, parse: (text: string, file: string) => T): T | undefined {
   const p = path.join(dir, file);
-  // existsSync first: a missing controller's file (most of them on a hybrid host) is then no
-  // thrown error, which costs more than the read, at every container's end.
-  if (!fs.existsSync(p)) return {};
+  if (!fs.existsSync(p)) return undefined;
   try {
-    return parseFlatKeyed(fs.readFileSync(p, 'utf8'), file);
-  } catch {
-    return {};
-  }
-}
-
-/** A single-value file of the group (`memory.peak`), or undefined where it has none. */
-function single(dir: string, file: string): number | undefined {
-  const p = path.join(dir, file);
-  if (!fs.existsSync(p)) return undefined; // as in flatKeyed
-  try {
-    const n = parseSingle(fs.readFileSync(p, 'utf8'), file);
-    return n === 'max' ? undefined : n;
+    return parse(fs.readFileSync(p, 'utf8'), file);
   } catch {
     return undefined;
   }
+}
+
+/** A flat keyed file of the group (`cpu.stat`, `memory.events`), or {} where it has none. */
+const flatKeyed = (dir: string, file: string): Record<string, number> => readIfPresent(dir, file, parseFlatKeyed) ?? {};
+
+/** A single-value file of the group (`memory.peak`), or undefined where it has none ('max' too). */
+function single(dir: string, file: string): number | undefined {
+  const n = readIfPresent(dir, file, parseSingle);
+  return n === 'max' ? undefined : n;
 }
 
 /** Container.run calls not yet settled. */
@@ -246,9 +245,9 @@ export class Container {
       // With a pty, /dev/null until the openConsole step puts the terminal on 0-2.
       const stdio: StdioEntry[] = config.stdio === 'pty' ? ['ignore', 'ignore', 'ignore'] : [...config.stdio];
       const namespaces = namespacesOf(config);
+      // The command and environment are in the encoded plan; spawn reads command only for its shape.
       const spawnOptions: SpawnOptions = {
         command: config.command,
-        env: envObject(config.env),
         namespaces,
         stdio,
         // By path: spawn opens it for CLONE_INTO_CGROUP and closes it again. A Cgroup's own fd

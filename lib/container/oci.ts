@@ -147,7 +147,6 @@ export function formatOciSpec(spec: unknown): string {
 
 // ---- config.json → ContainerOptions --------------------------------------------------------
 
-const ID_MAX = 0xfffffffe;
 const NAMESPACES = ['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup', 'time'] as const;
 /** The namespaces nsbox makes new for every container. */
 const ALWAYS_NEW = ['pid', 'ipc', 'uts', 'mount'] as const;
@@ -338,10 +337,10 @@ class SpecReader {
 
     const u = given(p.user) ? this.object('process.user', p.user) : {};
     this.only('process.user', u, ['uid', 'gid', 'umask', 'additionalGids']);
-    const uid = given(u.uid) ? this.integer('process.user.uid', u.uid, 0, ID_MAX) : 0;
-    const gid = given(u.gid) ? this.integer('process.user.gid', u.gid, 0, ID_MAX) : 0;
+    const uid = given(u.uid) ? this.integer('process.user.uid', u.uid, 0, v.ID_MAX) : 0;
+    const gid = given(u.gid) ? this.integer('process.user.gid', u.gid, 0, v.ID_MAX) : 0;
     const additionalGids = given(u.additionalGids)
-      ? this.array('process.user.additionalGids', u.additionalGids).map((g, i) => this.integer(`process.user.additionalGids[${i}]`, g, 0, ID_MAX))
+      ? this.array('process.user.additionalGids', u.additionalGids).map((g, i) => this.integer(`process.user.additionalGids[${i}]`, g, 0, v.ID_MAX))
       : [];
     out.user = { uid, gid, ...(additionalGids.length > 0 && { additionalGids }) };
     if (given(u.umask)) out.umask = this.integer('process.user.umask', u.umask, 0, 0o777);
@@ -542,9 +541,9 @@ class SpecReader {
       const o = this.object(f, m);
       this.only(f, o, ['containerID', 'hostID', 'size']);
       return {
-        containerId: this.integer(`${f}.containerID`, o.containerID, 0, ID_MAX),
-        hostId: this.integer(`${f}.hostID`, o.hostID, 0, ID_MAX),
-        size: this.integer(`${f}.size`, o.size, 1, ID_MAX),
+        containerId: this.integer(`${f}.containerID`, o.containerID, 0, v.ID_MAX),
+        hostId: this.integer(`${f}.hostID`, o.hostID, 0, v.ID_MAX),
+        size: this.integer(`${f}.size`, o.size, 1, v.ID_MAX),
       };
     });
     const uidMap = maps('uidMappings');

@@ -189,7 +189,6 @@ const KEYS = [
   'capabilities', 'noNewPrivileges', 'seccomp', 'maskedPaths', 'readonlyPaths', 'rlimits', 'sysctl', 'stdio',
   'terminalSize', 'signal', 'timeout', 'id', 'cgroupParent',
 ];
-const ID_MAX = 0xfffffffe;
 
 function containerPath(name: string, value: unknown): string {
   const p = path.posix.normalize(v.absolutePath(name, value));
@@ -286,10 +285,10 @@ export function normalizeOptions(options: unknown): ContainerConfig {
   if (o.user !== undefined) {
     const user = v.object('options.user', o.user);
     v.knownKeys('options.user', user, ['uid', 'gid', 'additionalGids']);
-    uid = v.integer('options.user.uid', user.uid, 0, ID_MAX);
-    gid = v.integer('options.user.gid', user.gid, 0, ID_MAX);
+    uid = v.integer('options.user.uid', user.uid, 0, v.ID_MAX);
+    gid = v.integer('options.user.gid', user.gid, 0, v.ID_MAX);
     additionalGids = user.additionalGids === undefined ? [] : v.array('options.user.additionalGids', user.additionalGids)
-      .map((g, i) => v.integer(`options.user.additionalGids[${i}]`, g, 0, ID_MAX));
+      .map((g, i) => v.integer(`options.user.additionalGids[${i}]`, g, 0, v.ID_MAX));
   }
   if (userns) {
     if (!mapped(userns.uidMap, uid)) throw new InvalidArgValueError('options.user.uid', uid, 'is not mapped by the user namespace (options.userNamespace.uidMap)');

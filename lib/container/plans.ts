@@ -52,7 +52,7 @@ export function containerPlan(config: ContainerConfig, variant: string, build: (
   const buffer = Buffer.from(k.plan.buffer);
   for (const at of k.offsets) buffer.write(config.hostname, at, 'latin1');
   const steps = k.plan.steps.map((s) => (s.path?.includes(k!.placeholder) ? { ...s, path: s.path.replaceAll(k!.placeholder, config.hostname) } : s));
-  return { buffer, steps };
+  return { buffer, steps, traits: k.plan.traits };
 }
 
 function keyOf(c: ContainerConfig, variant: string): string {
@@ -62,8 +62,7 @@ function keyOf(c: ContainerConfig, variant: string): string {
     return this === c && NOT_IN_PLAN.has(key) ? undefined : value;
   });
   const hostname = c.hostnameFromId ? `#${c.hostname.length}` : c.hostname;
-  const env = c.hostnameFromId && c.envDefaulted ? c.env.map((e) => (e === `HOSTNAME=${c.hostname}` ? 'HOSTNAME=#' : e)) : c.env;
-  return JSON.stringify([variant, hostname, env]) + rest;
+  return JSON.stringify([variant, hostname, c.hostnameFromId ? envWithHostname(c, '#') : c.env]) + rest;
 }
 
 /** Lowercase letters, random: in nothing else a plan holds. */
@@ -75,6 +74,10 @@ function placeholderOf(length: number): string {
 }
 
 function withHostname(c: ContainerConfig, hostname: string): ContainerConfig {
-  const env = c.envDefaulted ? c.env.map((e) => (e === `HOSTNAME=${c.hostname}` ? `HOSTNAME=${hostname}` : e)) : c.env;
-  return { ...c, hostname, env };
+  return { ...c, hostname, env: envWithHostname(c, hostname) };
+}
+
+/** The environment with `hostname` in the HOSTNAME= the default one holds (others as they are). */
+function envWithHostname(c: ContainerConfig, hostname: string): string[] {
+  return c.envDefaulted ? c.env.map((e) => (e === `HOSTNAME=${c.hostname}` ? `HOSTNAME=${hostname}` : e)) : c.env;
 }
