@@ -406,6 +406,7 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
     if (netnsFd !== undefined) {
       nativeOptions.netnsFd = netnsFd;
       nativeOptions.flags &= ~namespaceFlags(['net']);
+      if (netnsKind === 1) nativeOptions.netnsLoopbackUp = true; // its loopbackUp step has nothing to do
     }
     // The child's network namespace is new and holds only lo, up: its sysfs can be the
     // template's (a mountSysfs step clones it), which the kernel need not find among all.

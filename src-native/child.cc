@@ -554,18 +554,11 @@ class Executor {
         // lib/plan.ts checks); argument 0: never steal one that is another session's (tty_ioctl(4)).
         return Sys(SYS_OP_IOCTL, SYS_ioctl, static_cast<long>(s.a[0]), TIOCSCTTY, 0);
       case OP_LOOPBACK_UP: {
-        // SIOCSIFFLAGS on any socket of the namespace (netdevice(7)); no netlink needed.
-        long fd = Sys(SYS_OP_SOCKET, SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (fd < 0) return fd;
-        struct ifreq req = {};
-        req.ifr_name[0] = 'l', req.ifr_name[1] = 'o';
-        long rc = Sys(SYS_OP_IOCTL, SYS_ioctl, fd, SIOCGIFFLAGS, P(&req));
-        // Up already in a namespace the pool made for such a plan (lib/netns-pool.ts).
-        if (rc == 0 && !(req.ifr_flags & IFF_UP)) {
-          req.ifr_flags = static_cast<short>(req.ifr_flags | IFF_UP);
-          rc = Sys(SYS_OP_IOCTL, SYS_ioctl, fd, SIOCSIFFLAGS, P(&req));
-        }
-        raw_syscall(SYS_close, fd);
+        // Up already where the spawn joined a namespace the pool made for such a plan.
+        if (c_->netns_lo_up) return 0;
+        const char* failed = nullptr;
+        long rc = BringLoopbackUp(&failed);
+        if (rc < 0) sysop_ = failed[0] == 's' ? SYS_OP_SOCKET : SYS_OP_IOCTL;
         return rc;
       }
       case OP_OPEN_CONSOLE:

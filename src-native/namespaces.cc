@@ -98,25 +98,13 @@ class NetnsWorker : public Napi::AsyncWorker {
     return mnt;
   }
 
-  // `lo` up in this thread's new namespace (netdevice(7)), as the child's loopbackUp step does.
+  // `lo` up in this thread's new namespace, as the child's loopbackUp step does.
   static bool LoopbackUp(NetnsWorker* w) {
-    int sock = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (sock < 0) {
-      w->Fail(errno, "socket");
-      return false;
-    }
-    struct ifreq req = {};
-    req.ifr_name[0] = 'l', req.ifr_name[1] = 'o';
-    bool ok = ::ioctl(sock, SIOCGIFFLAGS, &req) == 0;
-    if (ok) {
-      req.ifr_flags = static_cast<short>(req.ifr_flags | IFF_UP);
-      ok = ::ioctl(sock, SIOCSIFFLAGS, &req) == 0;
-    }
-    if (!ok) w->Fail(errno, "ioctl");
-    ::close(sock);
-    return ok;
+    const char* failed = nullptr;
+    long rc = BringLoopbackUp(&failed);
+    if (rc < 0) w->Fail(static_cast<int>(-rc), failed);
+    return rc == 0;
   }
-
   void OnOK() override {
     Napi::Env env = Env();
     AddonData* data = env.GetInstanceData<AddonData>();

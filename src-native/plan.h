@@ -141,6 +141,7 @@ struct ChildContext {
   int sync_fd = -1;        // read end: one byte per release
   bool sync_first = false; // wait for the parent (maps, cgroup.procs) before any step
   int netns_fd = -1;       // a network namespace made ahead (lib/netns-pool.ts), joined before stdio
+  bool netns_lo_up = false;  // ... made with its loopback up: a LOOPBACK_UP step has nothing to do
   int sysfs_fd = -1;       // the addon's sysfs template (AddonData::sysfs_template): what a MOUNT_SYSFS step clones
   int fault_step = -1;     // test-only: fail this step with fault_errno instead of running it
   int fault_errno = 0;

@@ -106,6 +106,25 @@ void KillAndReap(int pidfd) {
   }
 }
 
+// Calls a JavaScript callback in its async context with the C API, not node-addon-api's
+// wrappers: while a worker is being terminated no JavaScript can run, and node-addon-api turns
+// the failure to throw into a fatal error. A JavaScript exception (from a nextTick run at the
+// end of the callback scope) goes to 'uncaughtException'; a terminating environment leaves
+// nothing to report.
+void CallBack(napi_env env, napi_async_context context, napi_value fn, size_t argc, const napi_value* argv) {
+  napi_value global, result;
+  if (napi_get_global(env, &global) != napi_ok) return;
+  if (napi_make_callback(env, context, global, fn, argc, argv, &result) == napi_ok) return;
+  bool pending = false;
+  napi_value error;
+  napi_valuetype type;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
+      napi_get_and_clear_last_exception(env, &error) == napi_ok && napi_typeof(env, error, &type) == napi_ok &&
+      type != napi_undefined) {
+    napi_fatal_exception(env, error);
+  }
+}
+
 }  // namespace
 
 struct Child {
@@ -165,22 +184,11 @@ struct Child {
     if (env.GetInstanceData<AddonData>()->tearing_down) return;  // no JavaScript runs any more
     napi_handle_scope scope;
     if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-    napi_value argv[4], global, result;
+    napi_value argv[4];
     double values[4] = {static_cast<double>(ev), a, b, c};
-    bool ok = napi_get_global(env, &global) == napi_ok;
+    bool ok = true;
     for (int i = 0; ok && i < 4; i++) ok = napi_create_double(env, values[i], &argv[i]) == napi_ok;
-    if (ok && napi_make_callback(env, *async_context, global, callback.Value(), 4, argv, &result) != napi_ok) {
-      // A JavaScript exception (from a nextTick run at the end of the callback scope) goes
-      // to 'uncaughtException'; a terminating environment leaves nothing to report.
-      bool pending = false;
-      napi_value error;
-      napi_valuetype type;
-      if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
-          napi_get_and_clear_last_exception(env, &error) == napi_ok && napi_typeof(env, error, &type) == napi_ok &&
-          type != napi_undefined) {
-        napi_fatal_exception(env, error);
-      }
-    }
+    if (ok) CallBack(env, *async_context, callback.Value(), 4, argv);
     napi_close_handle_scope(env, scope);
   }
 
@@ -544,6 +552,7 @@ bool PrepareSpawn(Napi::Env env, Napi::Value plan_v, Napi::Value opts_v, SpawnJo
   ctx.no_mount_setattr = opts.Get("noMountSetattr").ToBoolean();
   ctx.fault_fork_lost = opts.Get("faultForkLost").ToBoolean();
   ctx.netns_fd = static_cast<int>(OptInt(opts, "netnsFd", -1));
+  ctx.netns_lo_up = ctx.netns_fd >= 0 && opts.Get("netnsLoopbackUp").ToBoolean();
   ctx.sysfs_fd = static_cast<int>(OptInt(opts, "sysfsFd", -1));
 
   // stdio: parent ends of pipes are returned; child ends close after clone.
@@ -810,7 +819,7 @@ void SpawnWorkDone(uv_work_t* req, int) {
       KillAndReap(job->pidfd);
       ::close(job->pidfd);
     }
-    if (job->stack) munmap(job->stack, kStackSize);
+    if (job->stack) ReleaseStack(env, job->stack);
     FinishTeardownIfIdle(data);
     return;
   }
@@ -824,15 +833,7 @@ void SpawnWorkDone(uv_work_t* req, int) {
     napi_get_null(env, &argv[0]);
     argv[1] = result;
   }
-  napi_value global, ret;
-  napi_get_global(env, &global);
-  if (napi_make_callback(env, *job->async_context, global, job->on_done.Value(), 2, argv, &ret) != napi_ok) {
-    bool again = false;
-    napi_value error;
-    if (napi_is_exception_pending(env, &again) == napi_ok && again && napi_get_and_clear_last_exception(env, &error) == napi_ok) {
-      napi_fatal_exception(env, error);
-    }
-  }
+  CallBack(env, *job->async_context, job->on_done.Value(), 2, argv);
   napi_close_handle_scope(env, scope);
 }
 

@@ -8,6 +8,9 @@
 #include <linux/types.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 
 #ifndef SYS_clone3
@@ -170,6 +173,27 @@ static inline long raw_syscall(long n, long a = 0, long b = 0, long c = 0, long 
 template <typename T>
 static inline long P(T* p) {
   return reinterpret_cast<long>(p);
+}
+
+// `lo` up in the caller's network namespace: SIOCSIFFLAGS on any socket of it (netdevice(7),
+// no netlink needed); nothing if it is up already. Raw system calls only (the child runs it):
+// 0, or -errno with *failed set to the call that failed ("socket" or "ioctl").
+static inline long BringLoopbackUp(const char** failed) {
+  long fd = raw_syscall(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    *failed = "socket";
+    return fd;
+  }
+  struct ifreq req = {};
+  req.ifr_name[0] = 'l', req.ifr_name[1] = 'o';
+  long rc = raw_syscall(SYS_ioctl, fd, SIOCGIFFLAGS, P(&req));
+  if (rc == 0 && !(req.ifr_flags & IFF_UP)) {
+    req.ifr_flags = static_cast<short>(req.ifr_flags | IFF_UP);
+    rc = raw_syscall(SYS_ioctl, fd, SIOCSIFFLAGS, P(&req));
+  }
+  if (rc < 0) *failed = "ioctl";
+  raw_syscall(SYS_close, fd);
+  return rc;
 }
 
 }  // namespace nsbox

@@ -36,6 +36,8 @@ export interface NativeSpawnOptions {
   faultForkLost?: boolean;
   /** A network namespace fd the child joins before stdio (instead of CLONE_NEWNET in flags). */
   netnsFd?: number;
+  /** That namespace's loopback is up already (the pool's kind 1): a loopbackUp step does nothing. */
+  netnsLoopbackUp?: boolean;
   /** The addon's sysfs template (netnsSysfsTemplate), which a mountSysfs step clones. */
   sysfsFd?: number;
 }
