@@ -15,7 +15,7 @@
 // Everything it makes (containers, runc state, cgroups, the temp dir) is removed at the end,
 // on failure and on Ctrl-C too.
 'use strict';
-const { summarize, drift, machine } = require('./stats');
+const { summarize, drift, machine, machineJiffies, cpuTimes, fdCount } = require('./stats');
 
 const childProcess = require('node:child_process');
 const fs = require('node:fs');
@@ -244,16 +244,6 @@ function stageSummary(list) {
   }
   return out;
 }
-/** CPU seconds: the machine, this process, its reaped children (runc and what it reaped; nsbox's containers). */
-function cpuTimes() {
-  const hz = 100;
-  const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const [user, nice, system, , , irq, softirq, steal] = cpu;
-  const self = fs.readFileSync('/proc/self/stat', 'utf8');
-  const f = self.slice(self.lastIndexOf(')') + 2).split(' ').map(Number);
-  return { machine: (user + nice + system + irq + softirq + steal) / hz, self: (f[11] + f[12]) / hz, children: (f[13] + f[14]) / hz };
-}
-const fdCount = () => fs.readdirSync('/proc/self/fd').length;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /**
  * Waits until the machine is quiet (under 15 % busy over half a second, at most `maxMs`):
@@ -262,14 +252,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  */
 async function settle(maxMs = 30_000) {
   const t0 = performance.now();
-  const busy = () => {
-    const c = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    return { busy: c[0] + c[1] + c[2] + c[5] + c[6] + c[7], all: c.reduce((a, b) => a + b, 0) };
-  };
   for (;;) {
-    const a = busy();
+    const a = machineJiffies();
     await sleep(500);
-    const b = busy();
+    const b = machineJiffies();
     if ((b.busy - a.busy) / Math.max(1, b.all - a.all) < 0.15 || performance.now() - t0 > maxMs) break;
   }
   return performance.now() - t0;

@@ -7,7 +7,7 @@
 // Needs root (new mount/uts/ipc/pid/net namespaces without a user namespace) and the
 // addon and dist/ built (`npm run build:ts`).
 'use strict';
-const { summarize, drift, machine } = require('./stats');
+const { summarize, drift, machine, cpuTimes, fdCount } = require('./stats');
 
 const childProcess = require('node:child_process');
 const fs = require('node:fs');
@@ -116,26 +116,6 @@ const VARIANTS = [
   { key: 'unshare', label: '(a) child_process unshare (5 ns)', run: childProcessRunner('unshare', UNSHARE_ARGS) },
   { key: 'plain', label: "(b) child_process '/bin/true'", run: childProcessRunner('/bin/true', []) },
 ];
-
-// ---------------------------------------------------------------- statistics
-
-/** CPU seconds: the whole machine busy, this process, and its reaped children (/proc). */
-function cpuTimes() {
-  const hz = 100; // USER_HZ, as /proc reports it on every Linux architecture
-  const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const [user, nice, system, , , irq, softirq, steal] = cpu;
-  const self = fs.readFileSync('/proc/self/stat', 'utf8');
-  const fields = self.slice(self.lastIndexOf(')') + 2).split(' ').map(Number); // fields from 3 on
-  return {
-    machine: (user + nice + system + irq + softirq + steal) / hz,
-    self: (fields[11] + fields[12]) / hz, // utime, stime
-    children: (fields[13] + fields[14]) / hz, // cutime, cstime
-  };
-}
-
-function fdCount() {
-  return fs.readdirSync('/proc/self/fd').length;
-}
 
 // ---------------------------------------------------------------- correctness check
 

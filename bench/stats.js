@@ -51,4 +51,21 @@ function machine() {
   };
 }
 
-module.exports = { percentile, summarize, drift, machine };
+/** The machine's CPU jiffies (/proc/stat's first line): busy (user, nice, system, irq, softirq, steal) and all. */
+function machineJiffies() {
+  const c = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return { busy: c[0] + c[1] + c[2] + c[5] + c[6] + c[7], all: c.reduce((a, b) => a + b, 0) };
+}
+
+/** CPU seconds: the whole machine busy, this process, and its reaped children (/proc). */
+function cpuTimes() {
+  const hz = 100; // USER_HZ, as /proc reports it on every Linux architecture
+  const self = fs.readFileSync('/proc/self/stat', 'utf8');
+  const f = self.slice(self.lastIndexOf(')') + 2).split(' ').map(Number); // fields from 3 on
+  return { machine: machineJiffies().busy / hz, self: (f[11] + f[12]) / hz, children: (f[13] + f[14]) / hz };
+}
+
+/** This process's open fds. */
+const fdCount = () => fs.readdirSync('/proc/self/fd').length;
+
+module.exports = { percentile, summarize, drift, machine, machineJiffies, cpuTimes, fdCount };
