@@ -121,6 +121,22 @@ function single(dir: string, file: string): number | undefined {
   return n === 'max' ? undefined : n;
 }
 
+/** A process's stdio: with a pty, /dev/null until the openConsole step puts the terminal on 0-2. */
+function spawnStdio(c: ContainerConfig): StdioEntry[] {
+  return c.stdio === 'pty' ? ['ignore', 'ignore', 'ignore'] : [...c.stdio];
+}
+
+/** The terminal an openConsole step sent; the process is ended (and waited for) if it cannot be had. */
+async function receiveTerminal(socket: ConsoleSocket, child: Subprocess, size: ContainerConfig['terminalSize']): Promise<Pty> {
+  try {
+    return socket.receive(size);
+  } catch (e) {
+    child.kill('SIGKILL');
+    await child.exited;
+    throw e;
+  }
+}
+
 /** Container.run calls not yet settled. */
 let runsInFlight = 0;
 
@@ -242,8 +258,7 @@ export class Container {
           ...securitySteps(c),
         ] satisfies Step[],
       }, hold));
-      // With a pty, /dev/null until the openConsole step puts the terminal on 0-2.
-      const stdio: StdioEntry[] = config.stdio === 'pty' ? ['ignore', 'ignore', 'ignore'] : [...config.stdio];
+      const stdio = spawnStdio(config);
       const namespaces = namespacesOf(config);
       // The command and environment are in the encoded plan; spawn reads command only for its shape.
       const spawnOptions: SpawnOptions = {
@@ -266,16 +281,8 @@ export class Container {
         const child = await spawnWith(spawnOptions, { ...(internals.spawn ?? SPAWN_DEFAULTS), vfork: fast, nonDumpable: fast, async: runsInFlight > 1, cgroupMade: true, encoded });
         held = { child, release: () => Promise.resolve() };
       }
-      if (consoleSocket) {
-        // Held: every step has run, so the master is in the socket.
-        try {
-          terminal = consoleSocket.receive(config.terminalSize);
-        } catch (e) {
-          held.child.kill('SIGKILL');
-          await held.child.exited;
-          throw e;
-        }
-      }
+      // Held or exec'd, every step has run: the master is in the socket.
+      if (consoleSocket) terminal = await receiveTerminal(consoleSocket, held.child, config.terminalSize);
       const container = new Container(config, held, cgroup, terminal, namespaces);
       if (config.signal?.aborted) {
         await container.delete();
@@ -456,26 +463,17 @@ export class Container {
     const consoleSocket = config.stdio === 'pty' ? openConsoleSocket() : null;
     let terminal: Pty | null = null;
     try {
-      const plan = execSteps(merged, pidfd, [...this.#namespaces, 'cgroup']);
-      // After the fork (the grandchild is no group leader): its own session, or its terminal's.
-      plan.splice(plan.findIndex((s) => s.op === 'fork') + 1, 0, consoleSocket ? { op: 'openConsole', socket: consoleSocket.childFd, size: config.terminalSize } : { op: 'setsid' });
+      const plan = execSteps(merged, pidfd, [...this.#namespaces, 'cgroup'],
+        consoleSocket ? { op: 'openConsole', socket: consoleSocket.childFd, size: config.terminalSize } : { op: 'setsid' });
       const child = await spawnWith({
         command: config.command,
         env: envObject(config.env),
         plan,
-        stdio: config.stdio === 'pty' ? ['ignore', 'ignore', 'ignore'] : [...config.stdio],
+        stdio: spawnStdio(config),
         ...(this.cgroup ? { cgroup: this.cgroup.path } : {}),
         ...(signal ? { signal } : {}),
       }, internals.spawn ?? {});
-      if (consoleSocket) {
-        try {
-          terminal = consoleSocket.receive(config.terminalSize);
-        } catch (e) {
-          child.kill('SIGKILL');
-          await child.exited;
-          throw e;
-        }
-      }
+      if (consoleSocket) terminal = await receiveTerminal(consoleSocket, child, config.terminalSize);
       this.#execs.add(child);
       void child.exited.then(() => this.#execs.delete(child));
       return Object.assign(child, { terminal });

@@ -64,13 +64,16 @@ export function securitySteps(c: ContainerConfig): Step[] {
 /**
  * An exec'd process: non-dumpable before it can be seen from the container (its
  * /proc/PID/exe is Node until exec, CVE-2019-5736), joins every namespace of the container's
- * first process through its pidfd, forks into the pid namespace, then is confined like it.
+ * first process through its pidfd, forks into the pid namespace, starts `session` there (a
+ * setsid step, or openConsole for a terminal), then is confined like it.
  */
-export function execSteps(c: ContainerConfig, pidfd: number, types: readonly NamespaceType[]): Step[] {
+export function execSteps(c: ContainerConfig, pidfd: number, types: readonly NamespaceType[], session: Step): Step[] {
   return [
     { op: 'dumpable', value: false },
     { op: 'setns', fd: pidfd, types },
     { op: 'fork' },
+    // After the fork (the grandchild is no group leader): its own session, or its terminal's.
+    session,
     ...processSteps(c, seccompFilter(c)),
   ];
 }
