@@ -76,6 +76,14 @@ export type Step =
       path: string;
       /** @default '/dev/null' */
       nullDevice?: string;
+      /**
+       * A directory's tmpfs may be a clone of nsbox's one shared template (one empty tmpfs,
+       * read-only in its superblock too) instead of a tmpfs of its own, where the spawn can
+       * (as root, without a user namespace). Every superblock alive costs the kernel on each
+       * memory cgroup it removes. Leave it off for a program that keeps CAP_SYS_ADMIN outside
+       * a user namespace: it could remount the shared superblock read-write. @default false
+       */
+      shared?: boolean;
     }
   | { op: 'remountReadonly'; path: string; recursive?: boolean }
   | { op: 'chdir'; path: string }
@@ -315,7 +323,7 @@ const STEP_KEYS: Record<StepOp, readonly string[]> = {
   mkdir: ['path', 'mode', 'recursive'],
   symlink: ['target', 'path'],
   mknod: ['path', 'type', 'mode', 'major', 'minor'],
-  mask: ['path', 'nullDevice'],
+  mask: ['path', 'nullDevice', 'shared'],
   remountReadonly: ['path', 'recursive'],
   chdir: ['path'],
   setrlimit: ['resource', 'soft', 'hard'],
@@ -390,7 +398,10 @@ function encodeStep(name: string, step: unknown, t: StringTable): EncodedStep {
       return { op: OP.mknod, args: [path('path'), S_IF[type] | mode(`${name}.mode`, s.mode, 0o666), dev >>> 0, 0] };
     }
     case 'mask':
-      return { op: OP.mask, args: [path('path'), t.str(s.nullDevice === undefined ? '/dev/null' : v.absolutePath(`${name}.nullDevice`, s.nullDevice))] };
+      return {
+        op: OP.mask,
+        args: [path('path'), t.str(s.nullDevice === undefined ? '/dev/null' : v.absolutePath(`${name}.nullDevice`, s.nullDevice)), flag(name, s, 'shared') ? 1 : 0],
+      };
     case 'remountReadonly':
       return { op: OP.remountReadonly, args: [path('path'), flag(name, s, 'recursive') ? 1 : 0] };
     case 'chdir':
@@ -528,6 +539,8 @@ export interface PlanTraits {
    * keeps the shared address space non-dumpable during the setup; commit_creds() would reset it).
    */
   vforkUnsafe: boolean;
+  /** A `mask` step that may clone the shared template (`shared`). */
+  sharedMask: boolean;
 }
 
 function stepPath(step: Record<string, unknown>): string | undefined {
@@ -552,7 +565,7 @@ export function encodePlan(
   const t = new StringTable();
   const encoded: EncodedStep[] = [];
   const described: { op: string; path?: string }[] = [];
-  const traits: PlanTraits = { loopbackUp: false, vmUnsafe: false, vforkUnsafe: false };
+  const traits: PlanTraits = { loopbackUp: false, vmUnsafe: false, vforkUnsafe: false, sharedMask: false };
   steps.forEach((step, i) => {
     if (allowWait && (step as { op?: unknown })?.op === 'wait') {
       encoded.push({ op: OP.wait, args: [] });
@@ -563,6 +576,7 @@ export function encodePlan(
     const op = step.op;
     const idChange = (op === 'setuid' && step.uid !== 0) || (op === 'setgid' && step.gid !== 0);
     if (op === 'loopbackUp') traits.loopbackUp = true;
+    if (op === 'mask' && step.shared === true) traits.sharedMask = true;
     if (op === 'dumpable' || op === 'setuid' || op === 'setgid' || op === 'fork') traits.vmUnsafe = true;
     if (op === 'dumpable' || op === 'fork' || op === 'wait' || idChange) traits.vforkUnsafe = true;
   });

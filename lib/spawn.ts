@@ -400,8 +400,9 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
   // A plan that brings the loopback up gets a namespace where the pool has done it already.
   const netnsKind = plan.traits.loopbackUp ? 1 : 0;
   try {
+    const root = process.geteuid?.() === 0;
     // A pooled namespace is owned by this process's user namespace: only without 'user', and as root.
-    usesPool = netnsPool && namespaces.includes('net') && !userns && process.geteuid?.() === 0;
+    usesPool = netnsPool && namespaces.includes('net') && !userns && root;
     if (usesPool) netnsFd = takeNetns(netnsKind);
     if (netnsFd !== undefined) {
       nativeOptions.netnsFd = netnsFd;
@@ -412,6 +413,9 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
     // template's (a mountSysfs step clones it), which the kernel need not find among all.
     const template = usesPool && netnsKind === 1 ? sysfsTemplate() : undefined;
     if (template !== undefined) nativeOptions.sysfsFd = template;
+    // Directories its mask steps hide (those marked `shared`) share one empty read-only tmpfs.
+    const masks = plan.traits.sharedMask && !userns && root ? maskTemplate() : undefined;
+    if (masks !== undefined) nativeOptions.maskFd = masks;
     if (cgroupPath !== undefined) {
       cgroupFd = fs.openSync(cgroupPath, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
       nativeOptions.cgroupFd = cgroupFd;
@@ -546,4 +550,14 @@ function stepError(steps: readonly { op: string; path?: string }[], index: numbe
   if (index >= 0) e.stepIndex = index;
   e.message += ` (plan step ${index >= 0 ? `${index}: ` : ''}${e.step})`;
   return e;
+}
+
+let maskFd: number | undefined;
+/** The addon's mask template (made on the first call, kept by the addon), or undefined where it cannot be made. */
+function maskTemplate(): number | undefined {
+  if (maskFd === undefined) {
+    const fd = native.maskTemplate();
+    if (fd >= 0) maskFd = fd;
+  }
+  return maskFd;
 }

@@ -19,6 +19,7 @@ Napi::Value PivotRoot(const Napi::CallbackInfo& info);
 Napi::Value MountSetattr(const Napi::CallbackInfo& info);
 Napi::Value OpenTree(const Napi::CallbackInfo& info);
 Napi::Value MoveMount(const Napi::CallbackInfo& info);
+Napi::Value MaskTemplate(const Napi::CallbackInfo& info);
 // identity.cc
 Napi::Value Sethostname(const Napi::CallbackInfo& info);
 Napi::Value Setdomainname(const Napi::CallbackInfo& info);
@@ -75,6 +76,7 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
       {"mountSetattr", MountSetattr},
       {"openTree", OpenTree},
       {"moveMount", MoveMount},
+      {"maskTemplate", MaskTemplate},
       {"sethostname", Sethostname},
       {"setdomainname", Setdomainname},
       {"pidfdOpen", PidfdOpen},

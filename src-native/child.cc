@@ -53,7 +53,7 @@ size_t Len(const char* s) {
 class Executor {
  public:
   explicit Executor(const ChildContext* c)
-      : c_(c), report_(c->report_fd), sync_(c->sync_fd), go_r_(c->fork_go_r), go_w_(c->fork_go_w), sysfs_(c->sysfs_fd) {}
+      : c_(c), report_(c->report_fd), sync_(c->sync_fd), go_r_(c->fork_go_r), go_w_(c->fork_go_w), sysfs_(c->sysfs_fd), mask_(c->mask_fd) {}
 
   // Only with CLONE_VM (the parent reads it after a vfork): the benchmark's stages.
   void Stamp(int i) {
@@ -126,6 +126,7 @@ class Executor {
     if (go_r_ >= 0 && go_r_ < n) go_r_ = MoveAbove(go_r_, n, STEP_STDIO);
     if (go_w_ >= 0 && go_w_ < n) go_w_ = MoveAbove(go_w_, n, STEP_STDIO);
     if (sysfs_ >= 0 && sysfs_ < n) sysfs_ = MoveAbove(sysfs_, n, STEP_STDIO);
+    if (mask_ >= 0 && mask_ < n) mask_ = MoveAbove(mask_, n, STEP_STDIO);
     int src[kMaxStdio];
     int null_fd = -1;
     for (int i = 0; i < n; i++) {
@@ -312,16 +313,20 @@ class Executor {
   // cloned since Linux 6.x: before, EINVAL, and the step mounts one of its own). Else a new
   // sysfs of the child's network namespace with those flags.
   long MountSysfs(const char* target) {
-    if (sysfs_ >= 0) {
-      long tree = Sys(SYS_OP_OPEN_TREE, SYS_open_tree, sysfs_, P(""), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-      if (tree >= 0) {
-        long rc = Sys(SYS_OP_MOVE_MOUNT, SYS_move_mount, tree, P(""), AT_FDCWD, P(target), MOVE_MOUNT_F_EMPTY_PATH);
-        raw_syscall(SYS_close, tree);
-        return rc;
-      }
-      if (tree != -EINVAL) return tree;
-    }
+    long rc = CloneTemplate(sysfs_, target);
+    if (rc != -EINVAL) return rc;
     return Sys(SYS_OP_MOUNT, SYS_mount, P("sysfs"), P(target), P("sysfs"), MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0);
+  }
+
+  // A clone of a detached template mount (open_tree) moved onto target. -EINVAL without a
+  // template, or where the kernel cannot clone a detached mount: the caller mounts its own.
+  long CloneTemplate(int templ, const char* target) {
+    if (templ < 0) return -EINVAL;
+    long tree = Sys(SYS_OP_OPEN_TREE, SYS_open_tree, templ, P(""), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+    if (tree < 0) return tree;
+    long rc = Sys(SYS_OP_MOVE_MOUNT, SYS_move_mount, tree, P(""), AT_FDCWD, P(target), MOVE_MOUNT_F_EMPTY_PATH);
+    raw_syscall(SYS_close, tree);
+    return rc;
   }
 
   // OPEN_CONSOLE: the terminal is made inside the container, on its own devpts instance, as
@@ -499,12 +504,15 @@ class Executor {
         return Sys(SYS_OP_MKNOD, SYS_mknodat, AT_FDCWD, P(Str(s.a[0])), s.a[1], static_cast<long>(U64(s.a[2], s.a[3])));
       case OP_MASK: {
         // As runc: a directory is covered by an empty read-only tmpfs, a file by the null
-        // device; a path that does not exist needs no mask.
+        // device; a path that does not exist needs no mask. A step marked shared (a2 bit 0)
+        // clones the addon's template where the spawn gave one (ChildContext::mask_fd).
         struct statx st;
         long rc = Statx(Str(s.a[0]), &st);
         if (rc == -ENOENT) return 0;
         if (rc < 0) return rc;
         if (S_ISDIR(st.stx_mode)) {
+          rc = CloneTemplate(s.a[2] & 1 ? mask_ : -1, Str(s.a[0]));
+          if (rc != -EINVAL) return rc;
           return Sys(SYS_OP_MOUNT, SYS_mount, P("tmpfs"), P(Str(s.a[0])), P("tmpfs"),
                      MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, P("size=0"));
         }
@@ -603,6 +611,7 @@ class Executor {
   int go_r_;
   int go_w_;
   int sysfs_;
+  int mask_;
   int32_t sysop_ = SYS_OP_FAULT;
 };
 

@@ -30,6 +30,11 @@ struct AddonData {
   int sysfs_template = -1;
   int sysfs_template_netns = -1;  // its namespace, kept alive (the sysfs alone does not)
   bool sysfs_template_tried = false;
+  // A detached, empty tmpfs, read-only in its superblock and its mount (fsmount): what a MASK
+  // step clones over a directory. The kernel's memory cgroups pay for every superblock alive
+  // (offlining one walks all their reclaim lists): one shared instead of one per masked path.
+  int mask_template = -1;
+  bool mask_template_tried = false;
   int netns_making[2] = {0, 0};
   int netns_generation = 0;      // bumped by a drain: namespaces still being made are closed
   bool tearing_down = false;                 // the environment is exiting (worker terminated)

@@ -82,20 +82,12 @@ class NetnsWorker : public Napi::AsyncWorker {
     return nullptr;
   }
 
-  // A namespace's sysfs, mounted and detached (fsopen, fsmount), read-only, nosuid, nodev,
-  // noexec. -1 where the kernel cannot (before 5.2, or not allowed).
+  // A namespace's sysfs, mounted and detached, read-only, nosuid, nodev, noexec ("sysfs" as
+  // its source, as mount(2) of it shows in /proc/self/mounts). -1 where the kernel cannot
+  // (before 5.2, or not allowed).
   static int MakeSysfs() {
-    int fs = static_cast<int>(::syscall(SYS_fsopen, "sysfs", FSOPEN_CLOEXEC));
-    if (fs < 0) return -1;
-    int mnt = -1;
-    // "sysfs" as its source, as mount(2) of it shows (/proc/self/mounts).
-    if (::syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "source", "sysfs", 0) == 0 &&
-        ::syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) == 0) {
-      mnt = static_cast<int>(::syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
-                                       MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
-    }
-    ::close(fs);
-    return mnt;
+    static const FsOption options[] = {{"source", "sysfs"}};
+    return static_cast<int>(MakeDetachedMount("sysfs", options, 1, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
   }
 
   // `lo` up in this thread's new namespace, as the child's loopbackUp step does.

@@ -19,7 +19,7 @@ enum Op : uint32_t {
   OP_MKDIR = 7,         // a0 path, a1 mode, a2 recursive
   OP_SYMLINK = 8,       // a0 target, a1 link path
   OP_MKNOD = 9,         // a0 path, a1 mode (with S_IF*), a2 dev lo, a3 dev hi
-  OP_MASK = 10,         // a0 path, a1 null device path (bound over files)
+  OP_MASK = 10,         // a0 path, a1 null device path (bound over files), a2 bit 0: a directory may clone the mask template
   OP_REMOUNT_RO = 11,   // a0 path, a1 recursive
   OP_CHDIR = 12,        // a0 path
   OP_SETRLIMIT = 13,    // a0 resource, a1/a2 soft lo/hi, a3/a4 hard lo/hi
@@ -143,6 +143,7 @@ struct ChildContext {
   int netns_fd = -1;       // a network namespace made ahead (lib/netns-pool.ts), joined before stdio
   bool netns_lo_up = false;  // ... made with its loopback up: a LOOPBACK_UP step has nothing to do
   int sysfs_fd = -1;       // the addon's sysfs template (AddonData::sysfs_template): what a MOUNT_SYSFS step clones
+  int mask_fd = -1;        // the addon's mask template (AddonData::mask_template): what a MASK step clones over a directory
   int fault_step = -1;     // test-only: fail this step with fault_errno instead of running it
   int fault_errno = 0;
   bool no_mount_setattr = false;  // test-only: act as a kernel before 5.12 (the remount fallback)

@@ -409,6 +409,8 @@ void FinishTeardownIfIdle(AddonData* data) {
     if (data->sysfs_template >= 0) ::close(data->sysfs_template);
     if (data->sysfs_template_netns >= 0) ::close(data->sysfs_template_netns);
     data->sysfs_template = data->sysfs_template_netns = -1;
+    if (data->mask_template >= 0) ::close(data->mask_template);
+    data->mask_template = -1;
     napi_remove_async_cleanup_hook(data->cleanup_hook);
     data->cleanup_hook = nullptr;
   }
@@ -554,6 +556,7 @@ bool PrepareSpawn(Napi::Env env, Napi::Value plan_v, Napi::Value opts_v, SpawnJo
   ctx.netns_fd = static_cast<int>(OptInt(opts, "netnsFd", -1));
   ctx.netns_lo_up = ctx.netns_fd >= 0 && opts.Get("netnsLoopbackUp").ToBoolean();
   ctx.sysfs_fd = static_cast<int>(OptInt(opts, "sysfsFd", -1));
+  ctx.mask_fd = static_cast<int>(OptInt(opts, "maskFd", -1));
 
   // stdio: parent ends of pipes are returned; child ends close after clone.
   Napi::Value stdio_v = opts.Get("stdio");

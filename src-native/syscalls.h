@@ -79,6 +79,7 @@
 #define FSMOUNT_CLOEXEC 0x00000001
 #endif
 #ifndef FSCONFIG_CMD_CREATE
+#define FSCONFIG_SET_FLAG 0
 #define FSCONFIG_SET_STRING 1
 #define FSCONFIG_CMD_CREATE 6
 #endif
@@ -194,6 +195,27 @@ static inline long BringLoopbackUp(const char** failed) {
   if (rc < 0) *failed = "ioctl";
   raw_syscall(SYS_close, fd);
   return rc;
+}
+
+// A new filesystem of `type`, mounted detached (fsopen, fsconfig, fsmount; 5.2) with the
+// mount attributes `attrs`: its mount fd (close-on-exec), or -1. `options`: key=value
+// strings, a null value for a flag ("ro": the superblock itself read-only). Raw system calls.
+struct FsOption {
+  const char* key;
+  const char* value;
+};
+static inline long MakeDetachedMount(const char* type, const FsOption* options, size_t count, unsigned attrs) {
+  long fs = raw_syscall(SYS_fsopen, P(type), FSOPEN_CLOEXEC);
+  if (fs < 0) return -1;
+  long rc = 0;
+  for (size_t i = 0; i < count && rc == 0; i++) {
+    const FsOption& o = options[i];
+    rc = raw_syscall(SYS_fsconfig, fs, o.value ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, P(o.key), P(o.value), 0);
+  }
+  if (rc == 0) rc = raw_syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, 0, 0, 0);
+  long mnt = rc == 0 ? raw_syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, attrs) : -1;
+  raw_syscall(SYS_close, fs);
+  return mnt < 0 ? -1 : mnt;
 }
 
 }  // namespace nsbox

@@ -40,6 +40,8 @@ export interface NativeSpawnOptions {
   netnsLoopbackUp?: boolean;
   /** The addon's sysfs template (netnsSysfsTemplate), which a mountSysfs step clones. */
   sysfsFd?: number;
+  /** The addon's mask template (maskTemplate), which a mask step marked `shared` clones over a directory. */
+  maskFd?: number;
 }
 
 export interface NativeSpawnResult {
@@ -103,6 +105,8 @@ export interface NativeAddon {
   mountSetattr(dirfd: number, path: string, atFlags: number, set: number, clr: number, propagation: number): void;
   openTree(dirfd: number, path: string, flags: number): number;
   moveMount(fromDirfd: number, fromPath: string, toDirfd: number, toPath: string, flags: number): void;
+  /** The mask template's mount fd (the addon keeps it; made on the first call): an empty tmpfs, read-only in superblock and mount; -1 where it cannot be made. */
+  maskTemplate(): number;
   sethostname(name: string): void;
   setdomainname(name: string): void;
   pidfdOpen(pid: number, flags: number): number;

@@ -191,7 +191,10 @@ export function protectionSteps(c: ContainerConfig): Step[] {
     if (!existsInContainer(p)) continue;
     steps.push({ op: 'bind', source: p, target: p, recursive: true, readonly: true, nosuid: true, nodev: true, noexec: true });
   }
-  for (const p of c.maskedPaths) steps.push({ op: 'mask', path: p });
+  // One shared empty tmpfs for the directories (the step's `shared`), unless the program keeps
+  // CAP_SYS_ADMIN (it could remount that superblock read-write); spawn decides where it can.
+  const shared = !c.capabilities.includes('CAP_SYS_ADMIN');
+  for (const p of c.maskedPaths) steps.push({ op: 'mask', path: p, shared });
   if (c.rootfs.readonly) steps.push({ op: 'mountSetattr', path: '/', readonly: true });
   return steps;
 }

@@ -116,6 +116,31 @@ describe('a container on the embedded default root', () => {
     expect(p.cgroup.some((l) => l === '0::/')).toBe(true); // its own cgroup namespace, rooted at its group
   });
 
+  it('hides masked directories under an empty read-only tmpfs: as root one shared superblock for every container, its own where the program keeps CAP_SYS_ADMIN', async () => {
+    const dirs = DEFAULT_MASKED_PATHS.filter((m) => fs.existsSync(m) && fs.statSync(m).isDirectory());
+    expect(dirs.length).toBeGreaterThan(0);
+    // Per directory: device and mode, entries, whether a file can be made there.
+    const script = dirs.map((d) => `stat -c '%d %a' ${d}; ls -A ${d} | wc -l; (: >${d}/x) 2>/dev/null && echo writable || echo refused`).join('; ');
+    const run = async (extra: Partial<ContainerOptions> = {}) => {
+      const r = await Container.run(base({ command: ['/bin/sh', '-c', script], ...extra }));
+      expect(r.stderr).toBe('');
+      return r.stdout.trim().split('\n');
+    };
+    const [a, b, admin] = [await run(), await run(), await run({ capabilities: { add: ['CAP_SYS_ADMIN'] } })];
+    const devices = (out: string[]) => dirs.map((_, i) => out[3 * i].split(' ')[0]);
+    for (const out of [a, b, admin]) {
+      dirs.forEach((d, i) => expect(out.slice(3 * i, 3 * i + 3), d).toEqual([`${out[3 * i].split(' ')[0]} 1777`, '0', 'refused']));
+    }
+    if (isRoot) {
+      expect(new Set([...devices(a), ...devices(b)]).size).toBe(1); // the template's superblock
+      expect(new Set(devices(admin)).size).toBe(dirs.length); // one tmpfs per directory, as runc
+      expect(devices(admin).filter((d) => devices(a).includes(d))).toEqual([]);
+    } else {
+      // Rootless: the template is root's to make; each directory gets a tmpfs of its own.
+      for (const out of [a, b]) expect(new Set(devices(out)).size).toBe(dirs.length);
+    }
+  });
+
   it('runs as the given user with the given environment and working directory', async () => {
     if (!isRoot) {
       // Rootless, only the caller is mapped (to root): another uid is refused before anything runs.

@@ -1,13 +1,15 @@
 // What /proc says about the test process: its fds, its zombie children, its mounts. Shared
 // by the per-file leak check (leaks.ts) and by tests that check for leaks after one call.
 import fs from 'node:fs';
+import { native } from '../../lib/native';
 
 const SYSFS_MAGIC = 0x62656572;
 
 /**
  * fd number -> what it refers to ("pipe:[123]", "/dev/null", "anon_inode:[pidfd]"), but the
  * network namespace pool's (lib/netns-pool.ts): its namespaces ("net:[…]") and their detached
- * sysfs mounts come and go on their own, made on pool threads and taken by spawns.
+ * sysfs mounts come and go on their own, made on pool threads and taken by spawns; and the
+ * addon's mask template (made by the first spawn that asks, kept for the process).
  */
 export function openFds(): Map<number, string> {
   const fds = new Map<number, string>();
@@ -16,6 +18,7 @@ export function openFds(): Map<number, string> {
       const target = fs.readlinkSync(`/proc/self/fd/${name}`);
       if (target.startsWith('net:')) continue;
       if (target === '/' && fs.statfsSync(`/proc/self/fd/${name}`).type === SYSFS_MAGIC) continue;
+      if (target === '/' && Number(name) === native.maskTemplate()) continue;
       fds.set(Number(name), target);
     } catch {
       // the fd readdir itself used, closed again
