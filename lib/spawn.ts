@@ -422,9 +422,7 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
     }
     const listener = (event: ChildEvent, a: number, b: number, c: number) => onEvent(event, a, b, c);
     if (internals.async && nativeOptions.vfork) {
-      const done = new Promise<NativeSpawnResult>((resolve, reject) => {
-        native.spawnAsync(plan.buffer, nativeOptions, listener, (error, r) => (error ? reject(error) : resolve(r!)));
-      });
+      const done = spawnOnPool(plan.buffer, nativeOptions, listener);
       // The addon holds its own copies of the fds until the clone is done: ours go now (a
       // worker ended before then would never run the finally below).
       closeFds();
@@ -550,6 +548,15 @@ function stepError(steps: readonly { op: string; path?: string }[], index: numbe
   if (index >= 0) e.stepIndex = index;
   e.message += ` (plan step ${index >= 0 ? `${index}: ` : ''}${e.step})`;
   return e;
+}
+
+/**
+ * native.spawnAsync as a promise. Outside spawnWith on purpose: V8 gives all closures of a
+ * function one context holding every variable any of them uses, so a closure there naming
+ * the plan would keep its buffer for as long as the child's listener lives.
+ */
+function spawnOnPool(buffer: Buffer, options: NativeSpawnOptions, listener: (event: ChildEvent, a: number, b: number, c: number) => void): Promise<NativeSpawnResult> {
+  return new Promise((resolve, reject) => native.spawnAsync(buffer, options, listener, (error, r) => (error ? reject(error) : resolve(r!))));
 }
 
 let maskFd: number | undefined;
