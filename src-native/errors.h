@@ -10,6 +10,7 @@ namespace nsbox {
 
 struct Child;
 struct PressureWatch;
+class NetnsMaker;
 
 struct AddonData {
   napi_env env = nullptr;
@@ -36,6 +37,7 @@ struct AddonData {
   int mask_template = -1;
   bool mask_template_tried = false;
   int netns_making[2] = {0, 0};
+  NetnsMaker* netns_maker = nullptr;  // the thread that makes them (namespaces.cc), from the first fill
   int netns_generation = 0;      // bumped by a drain: namespaces still being made are closed
   bool tearing_down = false;                 // the environment is exiting (worker terminated)
   napi_async_cleanup_hook_handle cleanup_hook = nullptr;
@@ -50,6 +52,10 @@ void ClosePressureWatches(AddonData* data);
 void FinishTeardownIfIdle(AddonData* data);
 // Closes the pooled network namespaces (namespaces.cc).
 void DrainNetnsPool(AddonData* data);
+// Ends the namespace thread and closes what it made (namespaces.cc), at environment teardown.
+void StopNetnsMaker(AddonData* data);
+// Calls fn through napi_make_callback in the async context; an exception goes to the process.
+void CallBack(napi_env env, napi_async_context context, napi_value fn, size_t argc, const napi_value* argv);
 
 // Builds the error through the JS factory: factory(errno, syscall, path?, dest?).
 Napi::Value MakeSystemError(Napi::Env env, int err, const char* syscall, const char* path = nullptr,

@@ -106,6 +106,9 @@ void KillAndReap(int pidfd) {
   }
 }
 
+
+}  // namespace
+
 // Calls a JavaScript callback in its async context with the C API, not node-addon-api's
 // wrappers: while a worker is being terminated no JavaScript can run, and node-addon-api turns
 // the failure to throw into a fatal error. A JavaScript exception (from a nextTick run at the
@@ -124,8 +127,6 @@ void CallBack(napi_env env, napi_async_context context, napi_value fn, size_t ar
     napi_fatal_exception(env, error);
   }
 }
-
-}  // namespace
 
 struct Child {
   Napi::Env env;
@@ -399,6 +400,7 @@ static void OnEnvTeardown(napi_async_cleanup_hook_handle handle, void* arg) {
   for (auto& entry : children) entry.second->Abandon(process_exiting);
   ClosePressureWatches(data);
   DrainNetnsPool(data);
+  StopNetnsMaker(data);
   FinishTeardownIfIdle(data);
 }
 
