@@ -23,4 +23,10 @@ describe('worker threads', () => {
       path.join(__dirname, '..', '..', 'lib', 'spawn.ts'), mark], { encoding: 'utf8', timeout: 15_000 });
     expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ terminated: true, started: 6, left: 0 });
   });
+
+  it.skipIf(process.geteuid?.() !== 0)('terminating a worker while its network namespace thread is at work leaves Node running, the thread gone and no namespace it made open', () => {
+    const out = execFileSync(process.execPath, ['-r', path.join(helpers, 'register-ts.cjs'), path.join(helpers, 'worker-netns-child.cjs'),
+      path.join(__dirname, '..', '..', 'lib', 'spawn.ts')], { encoding: 'utf8', timeout: 15_000 });
+    expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({ terminated: true, madeDuring: true, netnsFdsLeft: 0, threadsLeft: 0, threadsElsewhere: 0 });
+  });
 });
