@@ -1,6 +1,7 @@
 // Network namespaces made ahead. Creating one is the dearest part of a namespaced spawn
-// (≈0.3 ms of kernel work inside clone, see bench/README.md); made on a libuv pool thread
-// instead, it costs the spawn one setns in the child. The pool starts with the first spawn
+// (≈0.3 ms of kernel work inside clone, see bench/README.md); made ahead on a thread of the
+// addon's instead (one per environment, at idle priority), it costs the spawn one setns in
+// the child. The pool starts with the first spawn
 // that asks for a 'net' namespace without 'user' (a pooled namespace belongs to this
 // process's user namespace, so a child in a new user namespace would not own it), refills in
 // the background, and turns itself off for good if the kernel refuses (no CAP_SYS_ADMIN).
@@ -9,7 +10,7 @@
 //
 // Two kinds: as CLONE_NEWNET makes them (loopback down), and with the loopback up, for
 // plans that bring it up themselves (a Container's network 'none', as Docker's): the
-// interface's setup (addresses, routes, IPv6) then happens on the pool thread too. The first
+// interface's setup (addresses, routes, IPv6) then happens on that thread too. The first
 // of that kind also makes the sysfs template (the mountSysfs step) in a namespace of its own.
 import { native } from './native';
 
@@ -81,7 +82,13 @@ export function refillNetns(kind: NetnsKind = 0, { unlessHeld = false } = {}): b
   const s = native.netnsPoolState();
   if (unlessHeld && s[2 * kind] > 0) return false;
   const have = s[2 * kind] + s[2 * kind + 1];
-  if (have < sizes[kind]) native.netnsPoolFill(sizes[kind] - have, kind, onMade);
+  if (have >= sizes[kind]) return true;
+  try {
+    native.netnsPoolFill(sizes[kind] - have, kind, onMade);
+  } catch {
+    // No thread to make them (a thread limit): spawns make their own until one can be had.
+    return false;
+  }
   return true;
 }
 

@@ -18,7 +18,7 @@ struct AddonData {
   std::unordered_map<int, Child*> children;  // by pidfd, until reaped (process.cc)
   std::vector<void*> free_stacks;            // CLONE_VM child stacks for reuse (process.cc)
   size_t live_children = 0;                  // Child objects not yet deleted
-  size_t live_handles = 0;                   // other libuv handles not yet closed (cgroup.cc)
+  size_t live_handles = 0;                   // other libuv handles not yet closed (cgroup.cc, namespaces.cc)
   size_t pending_spawns = 0;                 // spawnAsync clones on pool threads (process.cc)
   std::unordered_map<int, PressureWatch*> pressure_watches;  // PSI triggers by id (cgroup.cc)
   int next_watch_id = 0;

@@ -5,7 +5,10 @@
 #include <net/if.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
@@ -45,12 +48,12 @@ namespace nsbox {
 
 // Network namespaces made ahead, off the main thread: one thread per environment makes them
 // all. unshare(CLONE_NEWNET) moves the calling thread into the new namespace; this thread
-// runs nothing else, so nothing depends on its way back (which the kernel may refuse, e.g.
-// as root of a user namespace whose network namespace belongs to its parent), and each
-// namespace is kept alive by the fd it opens. One long-lived thread rather than one per namespace: a
-// thread's creation, exit and first /proc lookups cost ~60 µs of CPU per namespace here.
-// Results reach the loop through a uv_async_t (referenced only while work is outstanding);
-// the pool's fds belong to the addon, so they are closed with the environment (a worker).
+// runs nothing else, and each namespace is kept alive by the fd it opens. Between two it
+// waits in a namespace of its own (below), never in one it handed out. One long-lived thread
+// rather than one per namespace: a thread's creation, exit and first /proc lookups cost
+// ~60 µs of CPU per namespace here. Results reach the loop through a uv_async_t (referenced
+// only while work is outstanding); the pool's fds belong to the addon, so they are closed
+// with the environment (a worker).
 struct NetnsRequest {
   int kind;
   int generation;
@@ -81,8 +84,12 @@ class NetnsMaker {
     async_.data = this;
     uv_unref(reinterpret_cast<uv_handle_t*>(&async_));
     data_->live_handles++;
-    async_context_ = std::make_unique<Napi::AsyncContext>(env_, "nsbox:netnsCreate");
+    // No signal is for this thread: it is created with all of them blocked.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     err = pthread_create(&thread_, nullptr, [](void* self) -> void* { return static_cast<NetnsMaker*>(self)->Run(), nullptr; }, this);
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
     if (err != 0) {
       Close();
       return errno = err, false;
@@ -91,11 +98,15 @@ class NetnsMaker {
     return true;
   }
 
+  // Loop thread. Each request keeps its caller's callback and async context: results come
+  // back in the order asked (one thread, one queue).
   void Request(const NetnsRequest& r, const Napi::Function& callback) {
-    callback_ = Napi::Persistent(callback);
-    if (outstanding_++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(&async_));
-    std::lock_guard<std::mutex> lock(mu_);
-    requests_.push_back(r);
+    waiting_.push_back({Napi::Persistent(callback), std::make_unique<Napi::AsyncContext>(env_, "nsbox:netnsCreate")});
+    if (waiting_.size() == 1) uv_ref(reinterpret_cast<uv_handle_t*>(&async_));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      requests_.push_back(r);
+    }
     cv_.notify_one();
   }
 
@@ -106,28 +117,36 @@ class NetnsMaker {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
       requests_.clear();
-      cv_.notify_one();
     }
+    cv_.notify_one();
     if (running_) pthread_join(thread_, nullptr);
     running_ = false;
     for (NetnsMade& m : done_) CloseMade(m);
     done_.clear();
+    waiting_.clear();
     Close();
   }
 
  private:
+  struct Waiting {
+    Napi::FunctionReference callback;
+    std::unique_ptr<Napi::AsyncContext> context;
+  };
+
   void Run() {
-    // Between namespaces the thread goes back to the process's own, so that none it made
-    // (a container's, once taken) is held by it. Where the kernel refuses the way back (see
-    // above) it stays in the last one, which it only leaves for the next.
-    UniqueFd home(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-    // Background work: SCHED_IDLE, so that it runs only where nothing else wants the core.
-    // As an ordinary thread it was woken onto the core of the thread that asked (Node's),
-    // and a spawn's next step then waited out its unshare (~0.25 ms in the kernel, where
-    // this kernel does not preempt): +0.15-0.2 ms on a lone Container.run's p50. Starved,
-    // it leaves the pool empty and a spawn makes its namespace in its clone, as without one.
-    struct sched_param param = {};
-    sched_setscheduler(0, SCHED_IDLE, &param);
+    // Background work, at the lowest priority (nice 19; on Linux a thread's own). As an
+    // ordinary thread it was woken onto the core of the thread that asked (Node's), and a
+    // spawn's next step then waited out its unshare (~0.25 ms in the kernel, where this
+    // kernel does not preempt): +0.15-0.2 ms on a lone Container.run's p50. Not SCHED_IDLE:
+    // it takes the kernel's global rtnl lock, and a thread starved while holding it would
+    // stall every network configuration on the machine. Starved, it leaves the pool empty
+    // and a spawn makes its namespace in its clone, as without one.
+    setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 19);
+    // Between namespaces the thread waits in one of its own, made here (setns back into it
+    // is allowed wherever unshare was), so that it holds none it made for the pool (a
+    // container's, once taken) nor whatever namespace Node's thread was in when it started.
+    // Where the way back fails, it makes itself a new one.
+    UniqueFd park;
     for (;;) {
       NetnsRequest r;
       {
@@ -138,13 +157,18 @@ class NetnsMaker {
         requests_.pop_front();
       }
       NetnsMade m = Make(r);
-      if (home.valid()) ::setns(home.get(), CLONE_NEWNET);
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stop_) {
-        CloseMade(m);
-        return;
+      if (!park.valid() || ::setns(park.get(), CLONE_NEWNET) != 0) {
+        park.reset(::unshare(CLONE_NEWNET) == 0 ? ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC) : -1);
       }
-      done_.push_back(m);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stop_) {
+          CloseMade(m);
+          return;
+        }
+        done_.push_back(m);
+      }
+      // The handle is closed only after this thread is joined (Stop).
       uv_async_send(&async_);
     }
   }
@@ -198,8 +222,8 @@ class NetnsMaker {
     }
   }
 
-  // On the loop: each namespace made lands in the pool (unless drained meanwhile), then
-  // JavaScript hears of it (callback(err)).
+  // On the loop: each namespace made lands in the pool (unless drained meanwhile), then its
+  // caller hears of it (callback(err)).
   static void OnAsync(uv_async_t* h) {
     NetnsMaker* self = static_cast<NetnsMaker*>(h->data);
     std::vector<NetnsMade> done;
@@ -211,7 +235,6 @@ class NetnsMaker {
     for (NetnsMade& m : done) {
       int kind = m.request.kind;
       data->netns_making[kind]--;
-      if (--self->outstanding_ == 0) uv_unref(reinterpret_cast<uv_handle_t*>(&self->async_));
       if (m.err == 0 && m.sysfs >= 0 && data->sysfs_template < 0 && !data->tearing_down) {
         data->sysfs_template = m.sysfs;
         data->sysfs_template_netns = m.template_netns;
@@ -222,12 +245,16 @@ class NetnsMaker {
         m.fd = -1;
       }
       CloseMade(m);
-      self->Emit(m.err, m.syscall);
+      if (self->waiting_.empty()) continue;  // cleared by Stop
+      Waiting w = std::move(self->waiting_.front());
+      self->waiting_.pop_front();
+      if (self->waiting_.empty()) uv_unref(reinterpret_cast<uv_handle_t*>(&self->async_));
+      self->Emit(w, m.err, m.syscall);
     }
   }
 
-  void Emit(int err, const char* syscall) {
-    if (data_->tearing_down || callback_.IsEmpty()) return;
+  void Emit(const Waiting& w, int err, const char* syscall) {
+    if (data_->tearing_down) return;
     napi_handle_scope scope;
     if (napi_open_handle_scope(env_, &scope) != napi_ok) return;
     napi_value argv[1];
@@ -236,7 +263,7 @@ class NetnsMaker {
     } else {
       napi_get_null(env_, &argv[0]);
     }
-    CallBack(env_, *async_context_, callback_.Value(), 1, argv);
+    CallBack(env_, *w.context, w.callback.Value(), 1, argv);
     napi_close_handle_scope(env_, scope);
   }
 
@@ -244,7 +271,9 @@ class NetnsMaker {
     uv_close(reinterpret_cast<uv_handle_t*>(&async_), [](uv_handle_t* h) {
       NetnsMaker* self = static_cast<NetnsMaker*>(h->data);
       AddonData* data = self->data_;
-      data->netns_maker = nullptr;
+      // A maker that failed to start closes after the fill that made it returned: by then
+      // another may be the environment's.
+      if (data->netns_maker == self) data->netns_maker = nullptr;
       delete self;
       data->live_handles--;
       FinishTeardownIfIdle(data);
@@ -254,9 +283,7 @@ class NetnsMaker {
   Napi::Env env_;
   AddonData* data_;
   uv_async_t async_{};
-  std::unique_ptr<Napi::AsyncContext> async_context_;
-  Napi::FunctionReference callback_;
-  int outstanding_ = 0;  // requests not yet delivered (loop thread only)
+  std::deque<Waiting> waiting_;  // loop thread only: one per request not yet answered
   pthread_t thread_{};
   bool running_ = false;
   std::mutex mu_;
@@ -286,7 +313,7 @@ Napi::Value NetnsPoolFill(const Napi::CallbackInfo& info) {
   if (data->tearing_down || count <= 0) return info.Env().Undefined();
   if (data->netns_maker == nullptr) {
     NetnsMaker* maker = new NetnsMaker(info.Env(), data);
-    if (!maker->Start()) return ThrowSystemError(info.Env(), errno, "pthread_create");
+    if (!maker->Start()) return ThrowSystemError(info.Env(), errno, "netnsPoolFill");
     data->netns_maker = maker;
   }
   for (int64_t i = 0; i < count; i++) {
