@@ -1,5 +1,5 @@
-// unshare(2) and setns(2), and network namespaces made ahead on a pool thread. Flags arrive as
-// kernel CLONE_NEW* bits built by lib/namespaces.ts.
+// unshare(2) and setns(2), and network namespaces made ahead on a thread of the addon's.
+// Flags arrive as kernel CLONE_NEW* bits built by lib/namespaces.ts.
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>

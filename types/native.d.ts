@@ -83,8 +83,9 @@ export interface NativeAddon {
   setns(fd: number, nstype: number): void;
   /**
    * Starts `count` network namespaces of a kind (0: as CLONE_NEWNET makes them, 1: loopback up)
-   * on libuv pool threads (each on a short-lived thread that unshares and keeps an fd) into the
-   * addon's pool; callback per namespace.
+   * on the environment's namespace thread (one per environment, nice 19; it unshares and keeps
+   * an fd of each) into the addon's pool; callback per namespace, in the order asked. Throws
+   * where that thread cannot be started.
    */
   netnsPoolFill(count: number, kind: 0 | 1, callback: (error: Error | null) => void): void;
   /** A pooled namespace's fd of that kind (the caller closes it), or -1. */
