@@ -1,10 +1,10 @@
 // Network namespaces made ahead. Creating one is the dearest part of a namespaced spawn
 // (≈0.3 ms of kernel work inside clone, see bench/README.md); made ahead on a thread of the
-// addon's instead (one per environment, at idle priority), it costs the spawn one setns in
-// the child. The pool starts with the first spawn
-// that asks for a 'net' namespace without 'user' (a pooled namespace belongs to this
-// process's user namespace, so a child in a new user namespace would not own it), refills in
-// the background, and turns itself off for good if the kernel refuses (no CAP_SYS_ADMIN).
+// addon's instead (one per environment, at nice 19), it costs the spawn one setns in the
+// child. The pool starts with the first spawn that asks for a 'net' namespace without
+// 'user' (a pooled namespace belongs to this process's user namespace, so a child in a new
+// user namespace would not own it), refills in the background, and turns itself off for good
+// if the kernel refuses (no CAP_SYS_ADMIN).
 // The addon holds the fds (closed with the environment, e.g. a terminated worker); this
 // module decides how many.
 //

@@ -309,7 +309,6 @@ function mode(name: string, value: unknown, fallback: number): number {
   return value === undefined ? fallback : v.integer(name, value, 0, 0o7777);
 }
 
-
 const S_IF = { file: 0o100000, char: 0o020000, block: 0o060000, fifo: 0o010000 } as const;
 
 const MOUNT_ATTR_KEYS = ['readonly', 'nosuid', 'nodev', 'noexec', 'nodiratime', 'atime', 'propagation'];

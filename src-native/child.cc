@@ -309,19 +309,19 @@ class Executor {
   }
 
   // MOUNT_SYSFS: with a template (ChildContext::sysfs_fd, the sysfs of a namespace holding only
-  // `lo`, read-only, nosuid, nodev, noexec), a clone of it (open_tree; a detached mount can be
-  // cloned since Linux 6.x: before, EINVAL, and the step mounts one of its own). Else a new
-  // sysfs of the child's network namespace with those flags.
+  // `lo`, read-only, nosuid, nodev, noexec), a clone of it. Else a new sysfs of the child's
+  // network namespace with those flags.
   long MountSysfs(const char* target) {
     long rc = CloneTemplate(sysfs_, target);
-    if (rc != -EINVAL) return rc;
+    if (rc <= 0) return rc;
     return Sys(SYS_OP_MOUNT, SYS_mount, P("sysfs"), P(target), P("sysfs"), MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0);
   }
 
-  // A clone of a detached template mount (open_tree) moved onto target. -EINVAL without a
-  // template, or where the kernel cannot clone a detached mount: the caller mounts its own.
+  // A clone of one of the addon's template mounts (open_tree) moved onto target: 0, or -errno.
+  // 1 without a template (none given, or the kernel cannot clone one: MakeTemplateMount), and
+  // the caller mounts its own.
   long CloneTemplate(int templ, const char* target) {
-    if (templ < 0) return -EINVAL;
+    if (templ < 0) return 1;
     long tree = Sys(SYS_OP_OPEN_TREE, SYS_open_tree, templ, P(""), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
     if (tree < 0) return tree;
     long rc = Sys(SYS_OP_MOVE_MOUNT, SYS_move_mount, tree, P(""), AT_FDCWD, P(target), MOVE_MOUNT_F_EMPTY_PATH);
@@ -512,7 +512,7 @@ class Executor {
         if (rc < 0) return rc;
         if (S_ISDIR(st.stx_mode)) {
           rc = CloneTemplate(s.a[2] & 1 ? mask_ : -1, Str(s.a[0]));
-          if (rc != -EINVAL) return rc;
+          if (rc <= 0) return rc;
           return Sys(SYS_OP_MOUNT, SYS_mount, P("tmpfs"), P(Str(s.a[0])), P("tmpfs"),
                      MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, P("size=0"));
         }

@@ -101,14 +101,14 @@ namespace nsbox {
 // maskTemplate(): the addon's mask template (AddonData::mask_template), made on the first call:
 // an empty tmpfs whose superblock and mount are read-only (nosuid, nodev, noexec too), as
 // runc's masks over directories ("size=0", shown as size=0k). Its fd stays the addon's; -1
-// where it cannot be made (not allowed, or before 5.2), asked of the kernel once.
+// where it cannot be made or cloned (not allowed, or an older kernel), asked of the kernel once.
 Napi::Value MaskTemplate(const Napi::CallbackInfo& info) {
   AddonData* data = info.Env().GetInstanceData<AddonData>();
   if (data->mask_template < 0 && !data->mask_template_tried && !data->tearing_down) {
     data->mask_template_tried = true;
     static const FsOption options[] = {{"source", "tmpfs"}, {"size", "0"}, {"ro", nullptr}};
     data->mask_template = static_cast<int>(
-        MakeDetachedMount("tmpfs", options, 3, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
+        MakeTemplateMount("tmpfs", options, 3, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
   }
   return Napi::Number::New(info.Env(), data->mask_template);
 }

@@ -184,12 +184,10 @@ class NetnsMaker {
     // sysfs holds its namespace only passively: without an fd of it (an active reference),
     // the namespace is dismantled once the thread leaves it and its sysfs shows no device.
     // Best effort: a failure there is no error.
-    if (r.make_template && ::unshare(CLONE_NEWNET) == 0) {
-      NetnsMade t{r};
-      if (LoopbackUp(&t)) {
-        m.template_netns = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (m.template_netns >= 0) m.sysfs = MakeSysfs();
-      }
+    const char* failed = nullptr;
+    if (r.make_template && ::unshare(CLONE_NEWNET) == 0 && BringLoopbackUp(&failed) == 0) {
+      m.template_netns = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+      if (m.template_netns >= 0) m.sysfs = MakeSysfs();
     }
     return m;
   }
@@ -200,12 +198,12 @@ class NetnsMaker {
     return m;
   }
 
-  // A namespace's sysfs, mounted and detached, read-only, nosuid, nodev, noexec ("sysfs" as
-  // its source, as mount(2) of it shows in /proc/self/mounts). -1 where the kernel cannot
-  // (before 5.2, or not allowed).
+  // This thread's namespace's sysfs as a template mount, read-only, nosuid, nodev, noexec
+  // ("sysfs" as its source, as mount(2) of it shows in /proc/self/mounts). -1 where the
+  // kernel cannot make or clone one.
   static int MakeSysfs() {
     static const FsOption options[] = {{"source", "sysfs"}};
-    return static_cast<int>(MakeDetachedMount("sysfs", options, 1, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
+    return static_cast<int>(MakeTemplateMount("sysfs", options, 1, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
   }
 
   // `lo` up in this thread's new namespace, as the child's loopbackUp step does.

@@ -106,7 +106,6 @@ void KillAndReap(int pidfd) {
   }
 }
 
-
 }  // namespace
 
 // Calls a JavaScript callback in its async context with the C API, not node-addon-api's

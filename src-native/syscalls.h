@@ -4,6 +4,7 @@
 // errno: a child cloned with CLONE_VM shares the parent's memory, so writing errno there
 // would write the errno of a parent thread (see child.cc).
 #pragma once
+#include <fcntl.h>
 #include <linux/sched.h>
 #include <linux/types.h>
 #include <stddef.h>
@@ -197,14 +198,16 @@ static inline long BringLoopbackUp(const char** failed) {
   return rc;
 }
 
-// A new filesystem of `type`, mounted detached (fsopen, fsconfig, fsmount; 5.2) with the
-// mount attributes `attrs`: its mount fd (close-on-exec), or -1. `options`: key=value
-// strings, a null value for a flag ("ro": the superblock itself read-only). Raw system calls.
+// A template mount: a new filesystem of `type`, mounted detached (fsopen, fsconfig, fsmount;
+// 5.2) with the mount attributes `attrs`, that the kernel lets a child clone (open_tree with
+// OPEN_TREE_CLONE of a detached mount: refused before 6.x, EINVAL). Its fd (close-on-exec),
+// or -1: asked once here rather than by every child. `options`: key=value strings, a null
+// value for a flag ("ro": the superblock itself read-only). Raw system calls.
 struct FsOption {
   const char* key;
   const char* value;
 };
-static inline long MakeDetachedMount(const char* type, const FsOption* options, size_t count, unsigned attrs) {
+static inline long MakeTemplateMount(const char* type, const FsOption* options, size_t count, unsigned attrs) {
   long fs = raw_syscall(SYS_fsopen, P(type), FSOPEN_CLOEXEC);
   if (fs < 0) return -1;
   long rc = 0;
@@ -215,7 +218,14 @@ static inline long MakeDetachedMount(const char* type, const FsOption* options, 
   if (rc == 0) rc = raw_syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, 0, 0, 0);
   long mnt = rc == 0 ? raw_syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, attrs) : -1;
   raw_syscall(SYS_close, fs);
-  return mnt < 0 ? -1 : mnt;
+  if (mnt < 0) return -1;
+  long clone = raw_syscall(SYS_open_tree, mnt, P(""), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+  if (clone < 0) {
+    raw_syscall(SYS_close, mnt);
+    return -1;
+  }
+  raw_syscall(SYS_close, clone);
+  return mnt;
 }
 
 }  // namespace nsbox
