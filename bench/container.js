@@ -10,6 +10,7 @@
 //        [--live N] [--live-runs N] [--limits | --no-limits] [--sections latency,throughput,live]
 //        [--no-runc-spec] [--json]
 //   node bench/container.js --vm [the options above]     # the same inside the VM lane (scripts/vm-test.sh)
+//   NSBOX_VM_KERNEL=trixie-backports:6.18 node bench/container.js --vm …  # on that Debian suite's kernel
 //
 // Needs root, runc (`apt-get install runc`), busybox-static, and dist/ built (`npm run build:ts`).
 // Everything it makes (containers, runc state, cgroups, the temp dir) is removed at the end,

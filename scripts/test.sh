@@ -37,8 +37,12 @@ else
   echo "== unprivileged pass skipped: it needs root to switch to uid 65534"
 fi
 
-echo "== cgroup v2 suite in a VM (qemu TCG, Debian cloud kernel)"
+# Real cgroup v2 controllers (this host's hierarchy is hybrid): Debian 12's cloud kernel, then
+# Debian 13's (a newer kernel: mounts cloned from templates, memory.peak resets...).
+echo "== cgroup v2 suite in a VM (qemu TCG, Debian 12's cloud kernel)"
 bash scripts/vm-test.sh --json "$results/vm.json" test/cgroup test/container/resources.test.ts
+echo "== cgroup v2 suite in a VM (qemu TCG, Debian 13's cloud kernel)"
+NSBOX_VM_KERNEL=trixie bash scripts/vm-test.sh --json "$results/vm-trixie.json" test/cgroup test/container/resources.test.ts
 
 bash scripts/pack-test.sh
 

@@ -26,7 +26,8 @@
 #
 # The kernel is downloaded once (apt-get download) into .vm/ (git-ignored) and reused.
 # Environment: NSBOX_VM_TIMEOUT (seconds, default 900), NSBOX_VM_MEM (MiB, default 2048),
-# NSBOX_VM_CPUS (default 2).
+# NSBOX_VM_CPUS (default 2), NSBOX_VM_KERNEL (a Debian suite whose cloud kernel to boot, e.g.
+# trixie-backports; default: the one this machine's apt sources offer).
 set -euo pipefail
 t_start=$(date +%s.%N)
 
@@ -111,32 +112,69 @@ modules=(
   drivers/net/dummy.ko
   drivers/net/veth.ko
 )
+# NSBOX_VM_KERNEL=SUITE[:VERSION] boots another Debian suite's cloud kernel instead of the one
+# this machine's apt sources offer (Debian 12: 6.1): the newest, or the newest of a series
+# (trixie-backports:6.18 is this host's own). The suite's package lists are kept under .vm/ by
+# a private apt configuration (the machine's sources are not touched), checked against Debian's
+# archive keyring.
+want=${NSBOX_VM_KERNEL:-}
+suite=${want%%:*}
+series=""; [ "$suite" = "$want" ] || series=${want#*:}
 kdir="$cache/kernel"
+if [ -n "$suite" ]; then
+  [[ "$suite" =~ ^[a-z]+(-[a-z]+)*$ ]] && [[ "$series" =~ ^([0-9]+(\.[0-9]+)*)?$ ]] || {
+    echo "vm-test: NSBOX_VM_KERNEL=$want is not SUITE[:VERSION] (e.g. trixie-backports:6.18)" >&2; exit 2; }
+  kdir="$cache/kernel-$suite${series:+-$series}"
+fi
 t0=$(date +%s.%N)
 if [ -f "$kdir/vmlinuz" ] && [ -f "$kdir/release" ] && [ -d "$kdir/modules/drivers" ]; then
   kernel_note="cached"
 else
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-/ { print $2; exit }')
-  if [ -z "$pkg" ]; then
+  apt_opts=()
+  if [ -n "$suite" ]; then
+    adir="$cache/apt-$suite"
+    mkdir -p "$adir/lists/partial" "$adir/cache"
+    chown -R _apt "$adir/lists" 2>/dev/null || true
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${NSBOX_VM_MIRROR:-http://deb.debian.org/debian} $suite main" >"$adir/sources.list"
+    apt_opts=(-o "Dir::Etc::SourceList=$adir/sources.list" -o Dir::Etc::SourceParts=/nonexistent
+      -o "Dir::State::Lists=$adir/lists" -o "Dir::Cache=$adir/cache")
+    $sudo apt-get "${apt_opts[@]}" update -qq
+  fi
+  if [ -n "$series" ]; then
+    pkg=$(apt-cache "${apt_opts[@]}" search --names-only "^linux-image-${series//./\\.}[.0-9]*\\+.*-cloud-amd64\$" |
+      cut -d' ' -f1 | sort -V | tail -n 1)
+  else
+    pkg=$(apt-cache "${apt_opts[@]}" depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-/ { print $2; exit }')
+  fi
+  if [ -z "$pkg" ] && [ -z "$suite" ]; then
     $sudo apt-get update -qq
     pkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-/ { print $2; exit }')
   fi
-  [ -n "$pkg" ] || { echo "vm-test: apt-cache names no package for linux-image-cloud-amd64" >&2; exit 1; }
-  say "downloading $pkg"
+  [ -n "$pkg" ] || { echo "vm-test: apt-cache names no cloud kernel package${suite:+ in $want}" >&2; exit 1; }
+  # Newer kernels split the image: the kernel and its modules are packages of their own.
+  parts=$(apt-cache "${apt_opts[@]}" depends "$pkg" | awk '/Depends: linux-(binary|modules)-/ { print $2 }')
+  say "downloading $pkg${suite:+ ($suite)}"
   dl=$(mktemp -d "${TMPDIR:-/tmp}/nsbox-kernel.XXXXXX")
   chmod 755 "$dl"
   chown _apt "$dl" 2>/dev/null || true   # apt-get download drops to user _apt, which writes here
-  (cd "$dl" && apt-get download -q "$pkg" >/dev/null)
+  # shellcheck disable=SC2086 # parts: package names, one word each
+  (cd "$dl" && apt-get "${apt_opts[@]}" download -q "$pkg" $parts >/dev/null)
   rm -rf "$kdir.new"
   mkdir -p "$kdir.new"
-  dpkg-deb -x "$dl"/*.deb "$kdir.new/deb"
-  dpkg-deb -f "$dl"/*.deb Package Version >"$kdir.new/package"
+  for deb in "$dl"/*.deb; do dpkg-deb -x "$deb" "$kdir.new/deb"; done
+  dpkg-deb -f "$dl/${pkg}_"*.deb Package Version >"$kdir.new/package"
   rm -rf "$dl"
-  release=$(basename "$(ls -d "$kdir.new"/deb/lib/modules/*)")
+  mods=""
+  for d in "$kdir.new"/deb/lib/modules/* "$kdir.new"/deb/usr/lib/modules/*; do [ -d "$d" ] && mods=$d; done
+  [ -n "$mods" ] || { echo "vm-test: $pkg holds no lib/modules/<release>" >&2; exit 1; }
+  release=$(basename "$mods")
   mv "$kdir.new/deb/boot/vmlinuz-$release" "$kdir.new/vmlinuz"
   mv "$kdir.new/deb/boot/config-$release" "$kdir.new/config"
-  mv "$kdir.new/deb/lib/modules/$release/kernel" "$kdir.new/modules"
+  mv "$mods/kernel" "$kdir.new/modules"
+  if [ -f "$mods/modules.builtin" ]; then mv "$mods/modules.builtin" "$kdir.new/modules.builtin"; fi
+  # Debian 13's kernels compress their modules; busybox's insmod wants them plain.
+  find "$kdir.new/modules" -name '*.ko.xz' -exec xz -d {} +
   rm -rf "$kdir.new/deb"
   echo "$release" >"$kdir.new/release"
   rm -rf "$kdir"
@@ -161,8 +199,13 @@ ln -s usr/lib "$root/lib"
 ln -s usr/lib64 "$root/lib64"
 mkdir -p "$root/lib/modules/$release"
 for m in "${modules[@]}"; do
-  cp "$kdir/modules/$m" "$root/lib/modules/$release/"
-  basename "$m" .ko >>"$root/vm/modules"
+  if [ -f "$kdir/modules/$m" ]; then
+    cp "$kdir/modules/$m" "$root/lib/modules/$release/"
+    basename "$m" .ko >>"$root/vm/modules"
+  elif ! grep -qx "kernel/$m" "$kdir/modules.builtin" 2>/dev/null; then
+    echo "vm-test: kernel $release has no module $m, and does not build it in" >&2
+    exit 1
+  fi
 done
 
 # This host's programs where the tests may call them (coreutils, dash as /bin/sh, bash,
