@@ -13,7 +13,7 @@ import { abortError, CgroupUnavailableError, InvalidArgValueError, NsboxSystemEr
 import type { NamespaceType } from '../namespaces';
 import type { Step } from '../plan';
 import { signalNumber } from '../signals';
-import { SPAWN_DEFAULTS, encodeSpawnPlan, spawnHeld, spawnWith, type HeldProcess, type SpawnInternals, type SpawnOptions, type StdioEntry, type Subprocess } from '../spawn';
+import { SPAWN_DEFAULTS, encodeSpawnPlan, spawnHeld, spawnWith, type HeldProcess, type IdMapping, type SpawnInternals, type SpawnOptions, type StdioEntry, type Subprocess } from '../spawn';
 import * as v from '../validate';
 import { execSteps, securitySteps } from './security';
 import { filesystemSteps, protectionSteps } from './filesystem';
@@ -243,6 +243,11 @@ export class Container {
         env: envObject(c.env),
         plan: [
           ...(fast ? [] : [{ op: 'dumpable', value: false } as const]),
+          // Root with a user namespace mapping other ids (0 → 100000…): Node's uid 0 is not
+          // mapped in it, and a file made in a filesystem the namespace mounts must belong to a
+          // mapped id (EOVERFLOW). Become its root first (that keeps the capabilities it has in
+          // its namespace), as runc's init does before it builds the root.
+          ...(isRootWithRangeMap(c) ? [{ op: 'setgid', gid: 0 } as const, { op: 'setuid', uid: 0 } as const] : []),
           // Its own session and process group, as runc's init: out of Node's, so a terminal's
           // Ctrl-C does not reach it, and the kernel's orphaned-group check at every child's exit
           // does not walk every live container (kill_orphaned_pgrp). openConsole makes its own.
@@ -321,15 +326,26 @@ export class Container {
     if (input !== undefined && typeof input !== 'string' && !(input instanceof Uint8Array)) {
       throw new InvalidArgValueError('options.input', input, 'must be a string or a Uint8Array');
     }
+    const stdio = rest.stdio;
+    if (input !== undefined && !(stdio === undefined || stdio === 'pipe' || stdio === 'pty' || (Array.isArray(stdio) && stdio[0] === 'pipe'))) {
+      throw new InvalidArgValueError('options.input', input, "needs the program's stdin piped (options.stdio 'pipe', the default, 'pty', or ['pipe', …])");
+    }
     const c = await Container.#create(rest, internals, false);
     try {
       // With a pty, stdout is what the terminal shows (read it, or a full terminal blocks the program).
       const out = collect(c.terminal ?? c.stdout);
       const err = collect(c.stderr);
+      // A program may exit, or close its stdin, before reading all of the input: EPIPE then
+      // means only that (as child_process ignores it); any other error is the run's.
+      let inputError: Error | undefined;
+      c.stdin?.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EPIPE') inputError ??= e;
+      });
       await c.start();
       if (c.stdin) c.stdin.end(input);
       else if (c.terminal && input !== undefined) c.terminal.write(input);
       const [result, stdout, stderr] = await Promise.all([c.wait(), out, err]);
+      if (inputError) throw inputError;
       return { ...result, stdout, stderr };
     } finally {
       await c.delete();
@@ -585,6 +601,14 @@ export class Container {
     }
     return this.cgroup;
   }
+}
+
+/** As root, with a user namespace whose root is not Node's own uid and gid. */
+function isRootWithRangeMap(c: ContainerConfig): boolean {
+  if (c.userns === null || process.geteuid?.() !== 0) return false;
+  const rootOf = (maps: readonly IdMapping[]) => maps.find((m) => m.containerId === 0)?.hostId;
+  const uid = rootOf(c.userns.uidMap), gid = rootOf(c.userns.gidMap);
+  return uid !== undefined && gid !== undefined && (uid !== 0 || gid !== 0);
 }
 
 function collect(stream: Readable | null): Promise<string> {

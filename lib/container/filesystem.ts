@@ -48,6 +48,10 @@ export function stagingDir(): string {
   const base = uid === 0 ? '/run/nsbox' : path.join(process.env.XDG_RUNTIME_DIR || os.tmpdir(), `nsbox-${uid}`);
   const dir = path.join(base, 'root');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Root's may be searched by anyone (it holds nothing: each container's root is mounted on it
+  // in the container's own mount namespace), so that the root of a user namespace mapping other
+  // ids (0 → 100000…) reaches it.
+  if (uid === 0) for (const d of [base, dir]) fs.chmodSync(d, 0o711);
   return (staging = dir);
 }
 

@@ -153,6 +153,27 @@ describe('a container on the embedded default root', () => {
     expect(p.env).toEqual(['PATH=/usr/bin:/bin', 'FOO=bar']);
     expect(capabilityNames(p.capabilities.CapEff)).toEqual([]); // a non-root uid keeps none at exec
   });
+
+  it.skipIf(!isRoot)("as root, userNamespace: true maps the container's root to 100000 (65536 ids), and its root builds the container", async () => {
+    // Node's uid 0 is not mapped in that namespace: every file the setup makes (the embedded
+    // root's directories, /dev's nodes) must belong to the namespace's root instead.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nsbox-userns-'));
+    fs.chmodSync(dir, 0o777);
+    try {
+      const r = await Container.run({
+        command: ['/bin/sh', '-c', 'id -u; id -g; cat /proc/self/uid_map /proc/self/gid_map; touch /work/made; : >/dev/null && echo ok'],
+        userNamespace: true,
+        mounts: [{ type: 'bind', source: dir, target: '/work' }],
+        ...(cgroupParent ? { cgroupParent } : {}),
+      });
+      expect(r.stderr).toBe('');
+      expect(r.stdout.split('\n').map((l) => l.trim().split(/\s+/).join(' '))).toEqual(['0', '0', '0 100000 65536', '0 100000 65536', 'ok', '']);
+      const st = fs.statSync(path.join(dir, 'made'));
+      expect([st.uid, st.gid]).toEqual([100000, 100000]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('security options', () => {
@@ -303,6 +324,15 @@ describe('stdio', () => {
   it('pipes: stdin in, stdout and stderr out', async () => {
     const r = await Container.run(base({ command: ['/bin/sh', '-c', 'read x; echo "out:$x"; echo err >&2'] , input: 'hello\n' } as ContainerOptions));
     expect(r).toMatchObject({ stdout: 'out:hello\n', stderr: 'err\n', exitCode: 0 });
+  });
+
+  it('input the program never reads is no error (EPIPE), and input without a piped stdin is refused up front', async () => {
+    const fdsBefore = await ownFds();
+    // 1 MiB: more than a pipe holds, so the write is still going when /bin/true has exited.
+    const r = await Container.run(base({ command: ['/bin/true'], input: Buffer.alloc(1 << 20, 97) } as ContainerOptions));
+    expect(r).toMatchObject({ exitCode: 0, reason: 'exit' });
+    await expect(Container.run(base({ command: ['/bin/true'], stdio: 'ignore', input: 'x' } as ContainerOptions))).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('options.input') });
+    expect(await ownFds()).toEqual(fdsBefore);
   });
 
   it('a given fd as stdout', async () => {
