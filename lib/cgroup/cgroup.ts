@@ -185,6 +185,8 @@ export class Cgroup {
   readonly #mode: CgroupMode;
   #fd: number | undefined;
   #removed = false;
+  /** Pending freeze and thaw waits, ended when the group is removed. */
+  readonly #waits = new Set<(error?: unknown) => void>();
 
   private constructor(dir: string, mount: string, mode: CgroupMode) {
     this.path = dir;
@@ -382,13 +384,21 @@ export class Cgroup {
 
   async #setFrozen(frozen: boolean, options: WaitOptions): Promise<void> {
     const wait = waitForState(this.path, (s) => s.frozen === frozen, options, frozen ? 'frozen' : 'thawed');
+    // It may fail before anyone awaits it (the group removed under the watch): the write's
+    // error is then the one reported.
+    wait.done.catch(() => undefined);
+    this.#waits.add(wait.cancel);
     try {
-      await write(path.join(this.path, 'cgroup.freeze'), frozen ? '1' : '0');
-    } catch (e) {
-      wait.cancel();
-      throw e;
+      try {
+        await write(path.join(this.path, 'cgroup.freeze'), frozen ? '1' : '0');
+      } catch (e) {
+        wait.cancel();
+        throw e;
+      }
+      await wait.done;
+    } finally {
+      this.#waits.delete(wait.cancel);
     }
-    await wait.done;
   }
 
   /**
@@ -448,6 +458,9 @@ export class Cgroup {
 
   #closed(): void {
     this.#removed = true;
+    // A removed group's cgroup.events tells its watchers nothing more: end their waits.
+    for (const cancel of this.#waits) cancel(new StateError('ERR_NSBOX_CGROUP_REMOVED', `the cgroup ${this.path} was removed`));
+    this.#waits.clear();
     if (this.#fd !== undefined) fs.closeSync(this.#fd);
     this.#fd = undefined;
     holdingFds.delete(this);
@@ -520,9 +533,9 @@ function waitOptions(options: WaitOptions): void {
  * Resolves when `cgroup.events` satisfies `want`, watching it with inotify (the kernel
  * notifies on every change of the file); rejects on abort or timeout.
  */
-export function waitForState(dir: string, want: (s: GroupState) => boolean, options: WaitOptions, what: string): { done: Promise<void>; cancel(): void } {
+export function waitForState(dir: string, want: (s: GroupState) => boolean, options: WaitOptions, what: string): { done: Promise<void>; cancel(error?: unknown): void } {
   const file = path.join(dir, 'cgroup.events');
-  let cancel = () => {};
+  let cancel = (_error?: unknown) => {};
   const done = new Promise<void>((resolve, reject) => {
     const signals = [options.signal, options.timeout === undefined ? undefined : AbortSignal.timeout(options.timeout)]
       .filter((s): s is AbortSignal => s !== undefined);
@@ -543,7 +556,7 @@ export function waitForState(dir: string, want: (s: GroupState) => boolean, opti
         ? new StateError('ERR_NSBOX_CGROUP_TIMEOUT', `the cgroup ${dir} was not ${what} within ${options.timeout} ms`)
         : reason);
     };
-    cancel = () => finish();
+    cancel = (error?: unknown) => finish(error);
     const check = () => {
       fsp.readFile(file, 'utf8').then((text) => {
         if (want(parseGroupState(text))) finish();

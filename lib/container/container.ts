@@ -22,7 +22,7 @@ import { containerPlan } from './plans';
 import { optionsToOci, readBundle, type OciSpec } from './oci';
 import { openConsoleSocket, type ConsoleSocket, type Pty } from '../pty';
 
-export type ContainerState = 'creating' | 'created' | 'running' | 'paused' | 'stopped' | 'deleted';
+export type ContainerState = 'creating' | 'created' | 'running' | 'paused' | 'stopped' | 'deleting' | 'deleted';
 
 /** Why a container ended. */
 export type ExitReason = 'exit' | 'signal' | 'oom_kill' | 'pids_max' | 'timeout' | 'aborted';
@@ -183,6 +183,7 @@ export class Container {
   #result: Promise<ContainerResult>;
   #deleting: Promise<void> | undefined;
   readonly #execs = new Set<Subprocess>();
+  readonly #pendingExecs = new Set<Promise<ExecProcess>>();
   #onAbort: (() => void) | undefined;
 
   private constructor(config: ContainerConfig, held: HeldProcess, cgroup: Cgroup | null, terminal: Pty | null, namespaces: NamespaceType[]) {
@@ -422,13 +423,21 @@ export class Container {
       throw new ContainerStateError('kill', this.#state);
     }
     if (all && this.cgroup) {
-      if (signal === 'SIGKILL') return this.cgroup.kill();
-      for (const pid of await this.cgroup.procs()) {
-        try {
-          process.kill(pid, n);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+      const cgroup = this.cgroup;
+      try {
+        if (signal === 'SIGKILL') return await cgroup.kill();
+        for (const pid of await cgroup.procs()) {
+          try {
+            process.kill(pid, n);
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+          }
         }
+      } catch (e) {
+        // delete() began meanwhile: it ends every process, and took the group.
+        const now = this.state;
+        if (now === 'deleting' || now === 'deleted') return;
+        throw e;
       }
       return;
     }
@@ -442,14 +451,29 @@ export class Container {
   /** Freezes every process in the container (cgroup.freeze). */
   async pause(): Promise<void> {
     if (this.#state !== 'running') throw new ContainerStateError('pause', this.#state);
-    await this.#requireCgroup('pause').freeze();
+    await this.#whileAlive('pause', this.#requireCgroup('pause').freeze());
+    // It may have stopped, or delete() begun, while the group froze.
+    if (this.#state !== 'running') throw new ContainerStateError('pause', this.#state);
     this.#state = 'paused';
   }
 
   async resume(): Promise<void> {
     if (this.#state !== 'paused') throw new ContainerStateError('resume', this.#state);
-    await this.#requireCgroup('resume').thaw();
+    await this.#whileAlive('resume', this.#requireCgroup('resume').thaw());
+    if (this.#state !== 'paused') throw new ContainerStateError('resume', this.#state);
     this.#state = 'running';
+  }
+
+  /** An operation's failure because the container stopped or is being deleted meanwhile, said as such. */
+  async #whileAlive<T>(operation: string, work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (e) {
+      if (this.#state === 'stopped' || this.#state === 'deleting' || this.#state === 'deleted') {
+        throw new ContainerStateError(operation, this.#state);
+      }
+      throw e;
+    }
   }
 
   /**
@@ -474,6 +498,17 @@ export class Container {
     const signal = o.signal as AbortSignal | undefined;
     const pidfd = this.#held.child.pidfd;
     if (pidfd < 0) throw new ContainerStateError('exec in', 'stopped');
+    const pending = this.#execStarts(merged, config, pidfd, signal, internals);
+    // delete() waits for it: an exec still starting is not in #execs yet.
+    this.#pendingExecs.add(pending);
+    try {
+      return await this.#whileAlive('exec in', pending);
+    } finally {
+      this.#pendingExecs.delete(pending);
+    }
+  }
+
+  async #execStarts(merged: ContainerConfig, config: ContainerConfig, pidfd: number, signal: AbortSignal | undefined, internals: ContainerInternals): Promise<ExecProcess> {
     // With a pty, the process makes its terminal in the container's devpts once it has joined
     // (after the fork: the grandchild is no session leader, so it may start a session).
     const consoleSocket = config.stdio === 'pty' ? openConsoleSocket() : null;
@@ -521,7 +556,10 @@ export class Container {
 
   async #delete(): Promise<void> {
     const errors: unknown[] = [];
-    if (this.#state !== 'stopped') {
+    const was = this.#state;
+    // From now on pause, resume, kill and exec are refused (ERR_NSBOX_CONTAINER_STATE).
+    this.#state = 'deleting';
+    if (was !== 'stopped') {
       try {
         await this.#killAll();
       } catch (e) {
@@ -529,6 +567,7 @@ export class Container {
       }
     }
     await this.#result.catch(() => undefined);
+    await Promise.allSettled([...this.#pendingExecs]);
     await Promise.all([...this.#execs].map((c) => c.exited));
     for (const s of [this.stdin, this.stdout, this.stderr]) s?.destroy();
     const terminal = this.terminal;
@@ -561,7 +600,7 @@ export class Container {
 
   /** Ends the whole container for `timeout` or `signal`. */
   async #end(reason: 'timeout' | 'aborted'): Promise<void> {
-    if (this.#state === 'stopped' || this.#state === 'deleted' || this.#killedFor) return;
+    if (this.#state === 'stopped' || this.#state === 'deleting' || this.#state === 'deleted' || this.#killedFor) return;
     this.#killedFor = reason;
     try {
       await this.#killAll();
@@ -575,7 +614,7 @@ export class Container {
     const durationMs = this.#startedAt ? performance.now() - this.#startedAt : 0;
     clearTimeout(this.#timer);
     if (this.#onAbort) this.#config.signal!.removeEventListener('abort', this.#onAbort);
-    if (this.#state !== 'deleted') this.#state = 'stopped';
+    if (this.#state !== 'deleting' && this.#state !== 'deleted') this.#state = 'stopped';
     const dir = this.cgroup?.path;
     let reason: ExitReason = status.signal ? 'signal' : 'exit';
     const failed = status.signal !== null || status.code !== 0;

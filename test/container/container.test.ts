@@ -291,6 +291,37 @@ describe('lifecycle', () => {
     expect(await ownFds()).toEqual(fdsBefore);
   });
 
+  it('calls racing delete() or the end are refused (ERR_NSBOX_CONTAINER_STATE), never hang, and never bring a stopped container back', async () => {
+    const fdsBefore = await ownFds();
+    const sleeper = base({ command: ['/bin/sleep', '100'], stdio: 'ignore' });
+    for (let i = 0; i < 3; i++) {
+      const c = await Container.create(sleeper);
+      await c.start();
+      // The freeze is in flight when delete() kills the processes and removes the group under
+      // its watch; kill and exec find the container 'deleting'.
+      const pause = c.cgroup ? [c.pause()] : [];
+      const deleted = c.delete();
+      const others = await Promise.allSettled([...pause, c.kill('SIGTERM', { all: !!c.cgroup }), c.exec(['/bin/true'])]);
+      await deleted;
+      for (const r of others) expect(r).toMatchObject({ status: 'rejected', reason: { code: 'ERR_NSBOX_CONTAINER_STATE' } });
+      expect(c.state).toBe('deleted');
+    }
+    if (isRoot) {
+      // pause while the first process dies: it must not report 'paused' afterwards.
+      const c = await Container.create(sleeper);
+      await c.start();
+      const killed = c.kill('SIGKILL');
+      const paused = c.pause().catch((e: unknown) => e);
+      await killed;
+      await c.wait();
+      await paused;
+      expect(c.state).toBe('stopped');
+      await expect(c.resume()).rejects.toMatchObject({ code: 'ERR_NSBOX_CONTAINER_STATE' });
+      await c.delete();
+    }
+    expect(await ownFds()).toEqual(fdsBefore);
+  });
+
   it('timeout and signal end the whole container, and the result says why', async () => {
     const t = await Container.run(base({ command: ['/bin/sh', '-c', 'sleep 100 & sleep 100'], timeout: 200, stdio: 'ignore' }));
     expect(t).toMatchObject({ reason: 'timeout', signal: 'SIGKILL' });
