@@ -1,7 +1,7 @@
 // Container: spawn + plan + Cgroup composed into what users embed. A container is one
 // process cloned into new namespaces and born in its own cgroup, set up by its plan and held
 // before exec (created), released (running), frozen (paused), ended (stopped) and cleaned up
-// (deleted) — a state machine with a stable error for every illegal move.
+// (deleting, deleted) — a state machine with a stable error for every illegal move.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
