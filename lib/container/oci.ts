@@ -14,12 +14,12 @@ import type { CgroupResources, CpuResources, IoDeviceLimit, MemoryResources } fr
 import { bytes, formatList } from '../cgroup/units';
 import { fsError, InvalidArgValueError, OciUnsupportedError, OutOfRangeError } from '../errors';
 import { RLIMITS, type RlimitResource, type RlimitValue } from '../plan';
-import { dockerDefaultProfile } from '../seccomp/docker-default';
 import type { LinuxSeccomp } from '../seccomp/types';
 import type { IdMapping } from '../spawn';
 import * as v from '../validate';
 import { DEFAULT_CAPABILITIES } from './defaults';
 import { normalizeOptions, type ContainerConfig, type ContainerMount, type ContainerOptions } from './options';
+import { defaultSeccompProfile } from './security';
 
 // ---- the config.json shapes nsbox reads and writes (runtime-spec specs-go/config.go) ----------
 
@@ -245,6 +245,9 @@ export function blkioWeightToIoWeight(weight: number): number {
 
 /** Reads one spec; `file` names config.json in errors when it came from one. */
 class SpecReader {
+  /** linux.namespaces has a user namespace (read ahead: the mounts depend on it). */
+  userns = false;
+
   constructor(
     readonly bundleDir: string,
     readonly host: OciHost,
@@ -318,11 +321,19 @@ class SpecReader {
     const rootfs = path.resolve(this.bundleDir, this.string('root.path', root.path));
     const out: ContainerOptions = { command: [], rootfs: { path: rootfs, readonly: given(root.readonly) && this.boolean('root.readonly', root.readonly) } };
 
+    const linux = given(s.linux) && typeof s.linux === 'object' ? (s.linux as Record<string, unknown>) : {};
+    this.userns = Array.isArray(linux.namespaces) && linux.namespaces.some((n) => typeof n === 'object' && n !== null && (n as Record<string, unknown>).type === 'user');
     this.process(s.process, rootfs, out);
     out.hostname = given(s.hostname) && s.hostname !== '' ? this.string('hostname', s.hostname) : os.hostname();
     const mounts = this.mounts(s.mounts);
     if (mounts.length > 0) out.mounts = mounts;
     this.linux(given(s.linux) ? this.object('linux', s.linux) : {}, out);
+    // runc pairs CAP_MKNOD with device cgroup rules that stop a made node from being opened;
+    // nsbox has none (README), so a bundle cannot give the one without the other.
+    const caps = out.capabilities;
+    if (out.userNamespace === false && caps && 'add' in caps && caps.add?.includes('CAP_MKNOD')) {
+      throw this.unsupported('process.capabilities.bounding', "'CAP_MKNOD': nsbox has no device cgroup to stop a node the container makes from being opened (runc's linux.resources.devices rules do): drop it, or use a user namespace");
+    }
     return out;
   }
 
@@ -468,6 +479,16 @@ class SpecReader {
     if (other !== undefined) {
       throw this.unsupported(`${f}.options`, `'${other}': nsbox makes ${target} itself, with ${own.join(',')} only`);
     }
+    // Nor may the spec leave out an option nsbox's own has: it would get it anyway. Except
+    // relatime (the kernel's default), /proc's nosuid,nodev,noexec (README: nsbox mounts /proc
+    // as Docker does, runc spec's has none), and gid=5, which nsbox's devpts in a user
+    // namespace has not either.
+    const asked = new Set(options.map(optionKey));
+    const optional = new Set(['relatime', ...(target === '/proc' ? NOSUID_NOEXEC_NODEV : []), ...(target === '/dev/pts' && this.userns ? ['gid=5'] : [])]);
+    const missing = std.options.filter((x) => !optional.has(x) && !asked.has(optionKey(x)));
+    if (missing.length > 0) {
+      throw this.unsupported(`${f}.options`, `lacks ${missing.map((x) => `'${x}'`).join(', ')}: nsbox makes ${target} itself, always with ${std.options.join(',')}`);
+    }
     return true;
   }
 
@@ -478,10 +499,12 @@ class SpecReader {
       let readonly = false;
       let recursive = false;
       for (const x of options) {
-        if (x === 'ro' || x === 'rw') readonly = x === 'ro';
+        // nsbox makes a bind read-only all the way down: 'rro' is that; 'ro', which runc applies
+        // to the top mount only, is read as it too (stricter; README, intended differences).
+        if (x === 'ro' || x === 'rro' || x === 'rw') readonly = x !== 'rw';
         else if (x === 'rbind') recursive = true;
         else if (x === 'bind' || x === 'private' || x === 'rprivate') continue; // nsbox's mounts are private
-        else throw refuse(x, "nsbox's bind mounts take bind, rbind, ro, rw and private or rprivate only");
+        else throw refuse(x, "nsbox's bind mounts take bind, rbind, ro, rro, rw and private or rprivate only");
       }
       if (source === '') throw new InvalidArgValueError(this.name(`${f}.source`), source, 'must name the host path of a bind mount');
       return { type: 'bind', source: path.resolve(this.bundleDir, source), target, readonly, recursive };
@@ -634,14 +657,16 @@ class SpecReader {
     const out: CgroupResources = {};
 
     // runc spec's one rule, deny everything, is what nsbox does: its containers get no device
-    // nodes but its defaults. Any other rule asks for what nsbox has no device cgroup for.
+    // nodes but its defaults, and cannot make one (no CAP_MKNOD: read()). Any other rule asks
+    // for what nsbox has no device cgroup for.
     (given(r.devices) ? this.array(`${f}.devices`, r.devices) : []).forEach((d, i) => {
       const df = `${f}.devices[${i}]`;
       const o = this.object(df, d);
       this.only(df, o, ['allow', 'type', 'major', 'minor', 'access']);
       const any = (x: unknown) => !given(x) || x === -1;
       const access = given(o.access) ? this.string(`${df}.access`, o.access, { empty: true }) : '';
-      const denyAll = o.allow !== true && (!given(o.type) || o.type === 'a') && any(o.major) && any(o.minor) && [...'rwm'].every((ch) => access.includes(ch));
+      const allow = given(o.allow) && this.boolean(`${df}.allow`, o.allow);
+      const denyAll = !allow && (!given(o.type) || o.type === 'a') && any(o.major) && any(o.minor) && [...'rwm'].every((ch) => access.includes(ch));
       if (!denyAll) {
         throw this.unsupported(df, "nsbox has no device cgroup rules; it accepts only runc spec's deny-all { allow: false, access: 'rwm' }, which its default device nodes already match");
       }
@@ -650,6 +675,8 @@ class SpecReader {
     if (given(r.memory)) {
       const mf = `${f}.memory`;
       const m = this.object(mf, r.memory);
+      // *uint64 in the spec: 0 is a request too (the other unsupported fields' 0 means unset).
+      if (given(m.swappiness)) throw this.unsupported(`${mf}.swappiness`, UNSUPPORTED['linux.resources.memory.swappiness']);
       this.only(mf, m, ['limit', 'reservation', 'swap', 'useHierarchy'], true);
       if (given(m.useHierarchy) && !this.boolean(`${mf}.useHierarchy`, m.useHierarchy)) {
         throw this.unsupported(`${mf}.useHierarchy`, 'cgroup v2 is always hierarchical');
@@ -957,9 +984,9 @@ function deviceId(field: string, spec: string): string {
  * read-only or, rootless with the host's network, the host's /sys bound; cgroup read-only),
  * the namespaces, one capability set as bounding, effective and permitted (inheritable and
  * ambient empty), rlimits, masked and read-only paths, the seccomp profile ('default' as
- * Docker's profile resolved for these capabilities on this host), resources (typed where the
- * spec has a field that means the same, else as `unified` files), the id mappings, and the
- * options' cgroup as cgroupsPath.
+ * the profile nsbox loads: Docker's, resolved for these capabilities on this host, for the
+ * native architecture only), resources (typed where the spec has a field that means the same,
+ * else as `unified` files), the id mappings, and the options' cgroup as cgroupsPath.
  *
  * Not part of a config.json, so not written: `signal`, `timeout`, and stdio other than a pty.
  * Bigints (RLIM_INFINITY) are in the object: write it with {@link formatOciSpec}.
@@ -1000,7 +1027,8 @@ export function optionsToOci(options: ContainerOptions | ContainerConfig, opts: 
   ];
   c.mounts.forEach((m, i) => {
     if (m.type === 'bind') {
-      mounts.push({ destination: m.target, type: 'bind', source: m.source, options: [m.recursive ? 'rbind' : 'bind', m.readonly ? 'ro' : 'rw', 'rprivate'] });
+      // runc makes 'ro' the top mount only; 'rro' (mount_setattr, Linux 5.12) is nsbox's read-only.
+      mounts.push({ destination: m.target, type: 'bind', source: m.source, options: [m.recursive ? 'rbind' : 'bind', m.readonly ? (m.recursive ? 'rro' : 'ro') : 'rw', 'rprivate'] });
     } else if (m.type === 'tmpfs') {
       mounts.push({ destination: m.target, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', ...m.data.split(','), ...(m.readonly ? ['ro'] : [])] });
     } else if (m.readonly || m.upper !== null) {
@@ -1037,7 +1065,7 @@ export function optionsToOci(options: ContainerOptions | ContainerConfig, opts: 
     }
   }
 
-  const seccomp = c.seccomp === 'unconfined' ? undefined : c.seccomp === 'default' ? dockerDefaultProfile({ capabilities: c.capabilities }) : c.seccomp;
+  const seccomp = c.seccomp === 'unconfined' ? undefined : c.seccomp === 'default' ? defaultSeccompProfile(c.capabilities) : c.seccomp;
   const resources = resourcesToOci(c.resources, userns);
   const caps = [...c.capabilities];
   return {

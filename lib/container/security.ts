@@ -2,6 +2,7 @@
 // rlimits, cwd, umask, then ids (setgroups, setgid, setuid), capabilities, no_new_privs, and
 // the seccomp filter last (it applies to every step after it). The same steps, after joining
 // the container, make an exec'd process as confined as the container's first one.
+import type { Capability } from '../capabilities';
 import type { Step } from '../plan';
 import type { NamespaceType } from '../namespaces';
 import { compileSeccomp } from '../seccomp/compile';
@@ -24,12 +25,20 @@ export function seccompFilter(c: ContainerConfig): Uint8Array | null {
     // Docker allows those too; its three architectures make a filter about 3x longer, and
     // every container loads it (JIT and the kernel's per-syscall cache: ~0.09 ms for the
     // native one, a binary tree of 415 instructions on x86_64: src-native/seccomp.cc).
-    const profile = dockerDefaultProfile({ capabilities: c.capabilities });
-    filter = compileSeccomp({ ...profile, architectures: profile.architectures?.slice(0, 1) });
+    filter = compileSeccomp(defaultSeccompProfile(c.capabilities));
     if (defaultFilters.size >= 64) defaultFilters.clear();
     defaultFilters.set(key, filter);
   }
   return filter;
+}
+
+/**
+ * The profile `seccomp: 'default'` loads: Docker's, resolved for these capabilities on this
+ * host, for the native architecture only (what toOciSpec writes too).
+ */
+export function defaultSeccompProfile(capabilities: readonly Capability[]): LinuxSeccomp {
+  const profile = dockerDefaultProfile({ capabilities });
+  return { ...profile, architectures: profile.architectures?.slice(0, 1) };
 }
 
 function processSteps(c: ContainerConfig, filter: Uint8Array | null): Step[] {

@@ -2,7 +2,7 @@
 // busybox rootfs) under `runc run` and under nsbox's Container.fromBundle, the probe's two
 // reports compared field by field. Every difference is either fixed or listed in
 // INTENDED below and in the README.
-import { execFileSync, spawn as spawnProcess } from 'node:child_process';
+import { execFileSync, spawn as spawnProcess, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,7 +118,15 @@ describe.skipIf(skip !== undefined)(`nsbox vs runc on the same bundle${skip ? ` 
     try {
       fs.mkdirSync(path.join(dir, 'rootfs')); // runc refuses a symlinked root: bind it
       execFileSync('mount', ['--bind', path.join(bundle, 'rootfs'), path.join(dir, 'rootfs')]);
-      const c = await Container.create({ command: [ROOTFS_PROBE], rootfs: path.join(bundle, 'rootfs'), hostname: 'round-trip', cgroupParent: path.join(CGROUP_ROOT, group), capabilities: { drop: ['CAP_CHOWN'] }, rlimits: { nofile: 256 } });
+      // A read-only bind of a tree with a mount in it: nsbox makes both read-only, and so must
+      // the bundle (runc's 'ro' is the top mount's only; 'rro' is the whole tree's).
+      const data = path.join(dir, 'data');
+      fs.mkdirSync(path.join(data, 'sub'), { recursive: true });
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', path.join(data, 'sub')]);
+      const c = await Container.create({
+        command: [ROOTFS_PROBE], rootfs: path.join(bundle, 'rootfs'), hostname: 'round-trip', cgroupParent: path.join(CGROUP_ROOT, group),
+        capabilities: { drop: ['CAP_CHOWN'] }, rlimits: { nofile: 256 }, mounts: [{ type: 'bind', source: data, target: '/data', readonly: true }],
+      });
       const spec = c.toOciSpec({ rootfs: 'rootfs' }) as unknown as Record<string, any>;
       const out = text(c.stdout);
       await c.start();
@@ -139,7 +147,9 @@ describe.skipIf(skip !== undefined)(`nsbox vs runc on the same bundle${skip ? ` 
       expect(runc.rlimits).toEqual(nsbox.rlimits);
       const keep = (l: string) => !INTENDED_MOUNTS.some((re) => re.test(l));
       expect(mountLines(runc).filter(keep)).toEqual(mountLines(nsbox).filter(keep));
+      expect(mountLines(nsbox).filter((l) => l.startsWith('/data'))).toEqual([expect.stringMatching(/^\/data \S+ .*\bro\b/), expect.stringMatching(/^\/data\/sub tmpfs .*\bro\b/)]);
     } finally {
+      if (fs.existsSync(path.join(dir, 'data', 'sub'))) spawnSync('umount', [path.join(dir, 'data', 'sub')]); // if it was mounted
       execFileSync('umount', [path.join(dir, 'rootfs')]);
       rmTmp(dir);
     }

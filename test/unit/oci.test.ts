@@ -152,6 +152,7 @@ describe('the config.json runc spec writes', () => {
     const spec = fixture('runc-spec.json');
     spec.mounts.push(
       { destination: '/data', type: 'bind', source: 'data', options: ['rbind', 'ro', 'rprivate'] },
+      { destination: '/data2', type: 'bind', source: 'data2', options: ['rbind', 'rro'] }, // what toOciSpec writes
       { destination: '/etc/hosts/', type: 'none', source: '/etc/hosts', options: ['bind', 'rw'] },
       { destination: '/scratch', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'size=64m', 'mode=0700'] },
       { destination: '/opt', type: 'overlay', source: 'overlay', options: ['lowerdir=/srv/a:/srv/b', 'upperdir=/srv/u', 'workdir=/srv/w'] },
@@ -162,13 +163,14 @@ describe('the config.json runc spec writes', () => {
     const o = ociToOptions(spec, '/b', HOST);
     expect(o.mounts).toEqual([
       { type: 'bind', source: '/b/data', target: '/data', readonly: true, recursive: true },
+      { type: 'bind', source: '/b/data2', target: '/data2', readonly: true, recursive: true },
       { type: 'bind', source: '/etc/hosts', target: '/etc/hosts', readonly: false, recursive: false },
       { type: 'tmpfs', target: '/scratch', size: '64m', mode: 0o700 },
       { type: 'overlay', target: '/opt', lower: ['/srv/a', '/srv/b'], upper: '/srv/u', work: '/srv/w' },
       { type: 'overlay', target: '/usr/share', lower: ['/srv/share'], readonly: true },
       { type: 'bind', source: '/run/shm/c1', target: '/dev/shm', readonly: false, recursive: true },
     ]);
-    expect(normalizeOptions({ ...o, userNamespace: rootlessMaps }).mounts).toHaveLength(6);
+    expect(normalizeOptions({ ...o, userNamespace: rootlessMaps }).mounts).toHaveLength(7);
   });
 
   it('places linux.cgroupsPath as runc\'s cgroupfs driver does: parent and id', () => {
@@ -201,7 +203,7 @@ describe('the config.json runc spec writes', () => {
     spec.process.selinuxLabel = '';
     spec.linux.devices = [];
     spec.linux.rootfsPropagation = 'rprivate';
-    spec.linux.resources.memory = { disableOOMKiller: false, swappiness: 0 };
+    spec.linux.resources.memory = { disableOOMKiller: false };
     spec.linux.resources.cpu = { shares: 0, realtimeRuntime: 0 };
     expect(ociToOptions(spec, BUNDLE, HOST)).toEqual(expected);
   });
@@ -247,6 +249,11 @@ describe('every field nsbox cannot honour is ERR_NSBOX_OCI_UNSUPPORTED naming it
     ['linux.resources.rdma', (s) => { s.linux.resources.rdma = { mlx5_1: { hcaHandles: 3 } }; }],
     ['linux.resources.memory.kernel', (s) => { s.linux.resources.memory = { kernel: -1 }; }],
     ['linux.resources.memory.swappiness', (s) => { s.linux.resources.memory = { swappiness: 60 }; }],
+    // 0 is a request too (avoid swapping), not an unset field.
+    ['linux.resources.memory.swappiness', (s) => { s.linux.resources.memory = { swappiness: 0 }; }],
+    ['process.capabilities.bounding', (s) => { for (const k of ['bounding', 'effective', 'permitted']) s.process.capabilities[k].push('CAP_MKNOD'); }, 'no device cgroup'],
+    ['mounts[3].options', (s) => { s.mounts[3].options = ['nosuid', 'nodev', 'mode=1777', 'size=65536k']; }, "lacks 'noexec'"],
+    ['mounts[5].options', (s) => { s.mounts[5].options = ['nosuid', 'noexec', 'nodev']; }, "lacks 'ro'"],
     ['linux.resources.memory.disableOOMKiller', (s) => { s.linux.resources.memory = { disableOOMKiller: true }; }],
     ['linux.resources.memory.useHierarchy', (s) => { s.linux.resources.memory = { useHierarchy: false }; }],
     ['linux.resources.cpu.realtimeRuntime', (s) => { s.linux.resources.cpu = { realtimeRuntime: 950000 }; }],
@@ -295,6 +302,7 @@ describe('a malformed config.json is ERR_INVALID_ARG_* naming the field', () => 
     ['swap below the limit', (s) => { s.linux.resources.memory = { limit: 1 << 30, swap: 1 << 29 }; }, 'ERR_INVALID_ARG_VALUE', "'spec.linux.resources.memory.swap' must be >= the memory limit"],
     ['swap without a limit', (s) => { s.linux.resources.memory = { swap: 1 << 30 }; }, 'ERR_INVALID_ARG_VALUE', 'needs a memory limit'],
     ['shares of 1', (s) => { s.linux.resources.cpu = { shares: 1 }; }, 'ERR_OUT_OF_RANGE', '"spec.linux.resources.cpu.shares"'],
+    ['a device rule allow as a string', (s) => { s.linux.resources.devices = [{ allow: 'true', access: 'rwm' }]; }, 'ERR_INVALID_ARG_TYPE', '"spec.linux.resources.devices[0].allow"'],
     ['a blkio weight below 10', (s) => { s.linux.resources.blockIO = { weight: 5 }; }, 'ERR_OUT_OF_RANGE', '"spec.linux.resources.blockIO.weight"'],
     ['a throttle rate of 0', (s) => { s.linux.resources.blockIO = { throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 0 }] }; }, 'ERR_OUT_OF_RANGE', 'throttleReadBpsDevice[0].rate'],
     ['an overlay without lowerdir', (s) => { s.mounts.push({ destination: '/o', type: 'overlay', source: 'overlay', options: ['upperdir=/u', 'workdir=/w'] }); }, 'ERR_INVALID_ARG_VALUE', 'lowerdir'],
@@ -461,8 +469,11 @@ describe('options → config.json → options', () => {
     expect([...after.capabilities].sort()).toEqual([...before.capabilities].sort());
     const byName = (l: typeof before.rlimits) => [...l].sort((a, b) => a.resource.localeCompare(b.resource));
     expect(byName(after.rlimits)).toEqual(byName(before.rlimits));
-    // 'default' is written as the profile it resolves to for these capabilities.
-    expect(after.seccomp).toEqual(dockerDefaultProfile({ capabilities: before.capabilities }));
+    // 'default' is written as the profile nsbox loads: Docker's for these capabilities, for
+    // the native architecture only (x86 and x32 system calls are refused, as nsbox refuses them).
+    const docker = dockerDefaultProfile({ capabilities: before.capabilities });
+    expect(after.seccomp).toEqual({ ...docker, architectures: docker.architectures!.slice(0, 1) });
+    expect((after.seccomp as { architectures: string[] }).architectures).toEqual([process.arch === 'arm64' ? 'SCMP_ARCH_AARCH64' : 'SCMP_ARCH_X86_64']);
     expect(writes(after.resources)).toEqual(writes(before.resources));
   });
 
