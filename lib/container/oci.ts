@@ -17,7 +17,7 @@ import { RLIMITS, type RlimitResource, type RlimitValue } from '../plan';
 import type { LinuxSeccomp } from '../seccomp/types';
 import type { IdMapping } from '../spawn';
 import * as v from '../validate';
-import { DEFAULT_CAPABILITIES } from './defaults';
+import { DEFAULT_CAPABILITIES, DEFAULT_RLIMITS } from './defaults';
 import { normalizeOptions, type ContainerConfig, type ContainerMount, type ContainerOptions } from './options';
 import { defaultSeccompProfile } from './security';
 
@@ -382,8 +382,13 @@ class SpecReader {
     }
 
     out.capabilities = this.capabilities(p.capabilities);
+    // runc sets the limits the spec gives and leaves the rest as its caller has them: so
+    // does nsbox here, 'inherit' in place of its own defaults (nofile 1024).
+    const rlimits: Partial<Record<RlimitResource, { soft: RlimitValue; hard: RlimitValue } | 'inherit'>> = {};
+    for (const r of Object.keys(DEFAULT_RLIMITS) as RlimitResource[]) rlimits[r] = 'inherit';
+    out.rlimits = rlimits;
     if (given(p.rlimits)) {
-      const rlimits: Partial<Record<RlimitResource, { soft: RlimitValue; hard: RlimitValue }>> = {};
+      const seen = new Set<RlimitResource>();
       this.array('process.rlimits', p.rlimits).forEach((r, i) => {
         const f = `process.rlimits[${i}]`;
         const o = this.object(f, r);
@@ -393,10 +398,10 @@ class SpecReader {
         if (resource === undefined || !RLIMITS.includes(resource)) {
           throw this.unsupported(`${f}.type`, `'${type}' is not a resource limit nsbox knows (${RLIMITS.map((x) => `RLIMIT_${x.toUpperCase()}`).join(', ')})`);
         }
-        if (rlimits[resource]) throw new InvalidArgValueError(this.name(`${f}.type`), type, 'is given twice');
+        if (seen.has(resource)) throw new InvalidArgValueError(this.name(`${f}.type`), type, 'is given twice');
+        seen.add(resource);
         rlimits[resource] = { soft: this.rlimit(`${f}.soft`, o.soft), hard: this.rlimit(`${f}.hard`, o.hard) };
       });
-      out.rlimits = rlimits;
     }
     // Absent or false is off in the spec; nsbox's default is on.
     out.noNewPrivileges = given(p.noNewPrivileges) && this.boolean('process.noNewPrivileges', p.noNewPrivileges);
@@ -821,11 +826,10 @@ function homeOf(rootfs: string, uid: number): string {
  * `linux.seccomp` (absent → 'unconfined'), `linux.maskedPaths`/`readonlyPaths` (absent → none),
  * `linux.sysctl`. `annotations` are ignored. Where the spec is silent and nsbox has a default
  * runc does not, the spec's meaning is written out (noNewPrivileges false, no masked paths, no
- * seccomp filter, HOME from the image's /etc/passwd).
+ * seccomp filter, HOME from the image's /etc/passwd, limits the spec does not give 'inherit').
  *
  * Not expressible, so left to nsbox: an absent cgroup namespace (nsbox makes one), absent
- * standard mounts (nsbox makes them), absent rlimits (nsbox sets nofile to 1024), stdio when
- * there is no terminal (the caller chooses).
+ * standard mounts (nsbox makes them), stdio when there is no terminal (the caller chooses).
  *
  * @throws OciUnsupportedError (`ERR_NSBOX_OCI_UNSUPPORTED`) naming the first field nsbox cannot
  *   honour: hooks, joined namespaces, device rules, AppArmor, SELinux, Intel RDT, …

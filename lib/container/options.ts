@@ -123,8 +123,13 @@ export interface ContainerOptions {
   maskedPaths?: readonly string[];
   /** Paths made read-only. @default Docker's list (/proc/sys, /proc/sysrq-trigger, /proc/bus, /proc/fs, /proc/irq) */
   readonlyPaths?: readonly string[];
-  /** Resource limits (setrlimit(2)); a number sets soft and hard. @default { nofile: 1024 } */
-  rlimits?: Readonly<Partial<Record<RlimitResource, RlimitValue | { soft: RlimitValue; hard: RlimitValue }>>>;
+  /**
+   * Resource limits (setrlimit(2)); a number sets soft and hard; 'inherit' leaves one as the
+   * calling process has it (as runc leaves a limit its spec does not give).
+   * @default { nofile: 1024 }
+   * @example { nofile: 4096, core: 0, nproc: 'inherit' }
+   */
+  rlimits?: Readonly<Partial<Record<RlimitResource, RlimitValue | { soft: RlimitValue; hard: RlimitValue } | 'inherit'>>>;
   /** Namespaced sysctls (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*). @default {} */
   sysctl?: Readonly<Record<string, string>>;
   /**
@@ -348,10 +353,10 @@ export function normalizeOptions(options: unknown): ContainerConfig {
   const paths = (key: 'maskedPaths' | 'readonlyPaths', fallback: readonly string[]) =>
     o[key] === undefined ? [...fallback] : v.array(`options.${key}`, o[key]).map((p, i) => containerPath(`options.${key}[${i}]`, p));
 
-  const limits = { ...DEFAULT_RLIMITS, ...(o.rlimits === undefined ? {} : v.object('options.rlimits', o.rlimits)) };
-  const rlimits = Object.entries(limits).map(([k, val]) => {
+  const limits: Record<string, unknown> = { ...DEFAULT_RLIMITS, ...(o.rlimits === undefined ? {} : v.object('options.rlimits', o.rlimits)) };
+  const rlimits = Object.entries(limits).flatMap(([k, val]) => {
     const resource = v.oneOf('options.rlimits', k, RLIMITS);
-    return { resource, ...rlimitOf(`options.rlimits.${k}`, val) };
+    return val === 'inherit' ? [] : [{ resource, ...rlimitOf(`options.rlimits.${k}`, val) }];
   });
 
   const sysctl = o.sysctl === undefined ? [] : Object.entries(v.object('options.sysctl', o.sysctl)).map(([k, val]) => {

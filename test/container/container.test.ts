@@ -187,6 +187,10 @@ describe('security options', () => {
     expect(p.rlimits.nofile).toEqual({ soft: 64, hard: 128 });
     expect(p.rlimits.core).toEqual({ soft: 0, hard: 0 });
     expect(p.noNewPrivs).toBe(0);
+    // 'inherit': as this process has it (nsbox's default nofile 1024 is not applied).
+    const own = /^Max open files\s+(\d+)\s+(\d+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'))!;
+    const inherited = await probeIn({ rlimits: { nofile: 'inherit' } });
+    expect(inherited.rlimits.nofile).toEqual({ soft: Number(own[1]), hard: Number(own[2]) });
 
     const profile = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 18 /* EXDEV */ }] };
     const r = await Container.run(base({ command: ['/bin/sh', '-c', 'mkdir /tmp/d 2>&1; grep Seccomp: /proc/self/status'], seccomp: profile }));

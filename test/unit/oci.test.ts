@@ -173,6 +173,19 @@ describe('the config.json runc spec writes', () => {
     expect(normalizeOptions({ ...o, userNamespace: rootlessMaps }).mounts).toHaveLength(7);
   });
 
+  it('leaves the limits the spec does not give as the caller has them, as runc does', () => {
+    const spec = fixture('runc-spec.json');
+    spec.process.rlimits = [{ type: 'RLIMIT_CORE', soft: 0, hard: 0 }];
+    const o = ociToOptions(spec, BUNDLE, HOST);
+    expect(o.rlimits).toEqual({ nofile: 'inherit', core: { soft: 0, hard: 0 } });
+    expect(normalizeOptions({ ...o, userNamespace: rootlessMaps }).rlimits).toEqual([{ resource: 'core', soft: 0, hard: 0 }]);
+    delete spec.process.rlimits;
+    expect(normalizeOptions({ ...ociToOptions(spec, BUNDLE, HOST), userNamespace: rootlessMaps }).rlimits).toEqual([]);
+    // and toOciSpec writes only the limits nsbox sets
+    expect(optionsToOci({ command: ['x'], rootfs: '/r', rlimits: { nofile: 'inherit', core: 0 }, userNamespace: rootlessMaps }, { cgroupMount: '/sys/fs/cgroup' }).process?.rlimits)
+      .toEqual([{ type: 'RLIMIT_CORE', soft: 0, hard: 0 }]);
+  });
+
   it('places linux.cgroupsPath as runc\'s cgroupfs driver does: parent and id', () => {
     const at = (cgroupsPath: string) => {
       const spec = fixture('runc-spec.json');
