@@ -368,7 +368,13 @@ export class Container {
    * const c = await Container.fromBundle('/srv/bundle', { stdio: 'inherit' });
    */
   static async fromBundle(dir: string, overrides: Partial<ContainerOptions> = {}, internals: ContainerInternals = {}): Promise<Container> {
-    return Container.create({ ...(await Container.bundleOptions(dir)), ...overrides }, internals);
+    const bundle = await readBundle(v.string('dir', dir));
+    try {
+      return await Container.create({ ...bundle.options, ...overrides }, internals);
+    } catch (e) {
+      // A value of the bundle's that nsbox refuses is named as the config.json field it came from.
+      throw bundle.rename(e, Object.keys(v.object('overrides', overrides)));
+    }
   }
 
   /**

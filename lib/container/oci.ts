@@ -247,6 +247,8 @@ export function blkioWeightToIoWeight(weight: number): number {
 class SpecReader {
   /** linux.namespaces has a user namespace (read ahead: the mounts depend on it). */
   userns = false;
+  /** options.mounts[k] came from mounts[mountIndex[k]]. */
+  readonly mountIndex: number[] = [];
 
   constructor(
     readonly bundleDir: string,
@@ -464,6 +466,7 @@ class SpecReader {
       const options = this.strings(`${f}.options`, o.options);
       if (this.isStandard(f, target, type, source, options)) return;
       out.push(this.mount(f, target, type, source, options));
+      this.mountIndex.push(i);
     });
     return out;
   }
@@ -841,19 +844,49 @@ export function ociToOptions(spec: unknown, bundleDir: string, host: OciHost = {
 }
 
 function readSpec(spec: unknown, bundleDir: string, host: OciHost, file: string | undefined): ContainerOptions {
+  return specReader(bundleDir, host, file).read(spec);
+}
+
+function specReader(bundleDir: string, host: OciHost, file: string | undefined): SpecReader {
   const dir = path.resolve(v.string('bundleDir', bundleDir));
   const h = v.object('host', host);
   v.knownKeys('host', h, ['cgroupMount', 'ownCgroup']);
   if (h.cgroupMount !== undefined) v.absolutePath('host.cgroupMount', h.cgroupMount);
   if (h.ownCgroup !== undefined) v.absolutePath('host.ownCgroup', h.ownCgroup);
-  return new SpecReader(dir, host, file).read(spec);
+  return new SpecReader(dir, host, file);
+}
+
+/** The config.json field each option read from one comes from. */
+const SPEC_FIELDS: Record<string, string> = {
+  command: 'process.args', env: 'process.env', cwd: 'process.cwd', user: 'process.user', umask: 'process.user.umask',
+  capabilities: 'process.capabilities', rlimits: 'process.rlimits', noNewPrivileges: 'process.noNewPrivileges',
+  terminalSize: 'process.consoleSize', stdio: 'process.terminal', rootfs: 'root', hostname: 'hostname',
+  network: 'linux.namespaces', userNamespace: 'linux.uidMappings', sysctl: 'linux.sysctl', resources: 'linux.resources',
+  cgroupParent: 'linux.cgroupsPath', id: 'linux.cgroupsPath', seccomp: 'linux.seccomp',
+  maskedPaths: 'linux.maskedPaths', readonlyPaths: 'linux.readonlyPaths',
+};
+
+/**
+ * An ERR_INVALID_ARG_* / ERR_OUT_OF_RANGE error about an option that came from the bundle
+ * (not from `overrides`), renamed to say the config.json field: "'<file>: linux.sysctl'
+ * (options.sysctl)". Other errors come back as they are.
+ */
+function renameForBundle(e: unknown, file: string, mountIndex: readonly number[], overrides: readonly string[]): unknown {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (!(e instanceof Error) || (code !== 'ERR_INVALID_ARG_VALUE' && code !== 'ERR_INVALID_ARG_TYPE' && code !== 'ERR_OUT_OF_RANGE')) return e;
+  const m = /(["'])(options\.([A-Za-z]+)(?:\[(\d+)\])?[^"']*)\1/.exec(e.message);
+  if (!m || overrides.includes(m[3])) return e;
+  const field = m[3] === 'mounts' && m[4] !== undefined && mountIndex[Number(m[4])] !== undefined ? `mounts[${mountIndex[Number(m[4])]}]` : SPEC_FIELDS[m[3]];
+  if (field === undefined) return e;
+  e.message = e.message.replace(m[0], `${m[1]}${file}: ${field}${m[1]} (as ${m[2]})`);
+  return e;
 }
 
 /**
  * Reads `<dir>/config.json` (integers beyond 2^53 as bigints) and converts it as
  * {@link ociToOptions} does; errors name the file.
  */
-export async function readBundle(dir: string, host: OciHost = {}): Promise<{ spec: OciSpec; options: ContainerOptions }> {
+export async function readBundle(dir: string, host: OciHost = {}): Promise<{ spec: OciSpec; options: ContainerOptions; rename(e: unknown, overrides: readonly string[]): unknown }> {
   const bundle = path.resolve(v.string('dir', dir));
   const file = path.join(bundle, 'config.json');
   let text: string;
@@ -868,7 +901,9 @@ export async function readBundle(dir: string, host: OciHost = {}): Promise<{ spe
   } catch (e) {
     throw Object.assign(new SyntaxError(`${file} is not valid JSON`, { cause: e }), { path: file });
   }
-  return { spec: spec as OciSpec, options: readSpec(spec, bundle, host, file) };
+  const reader = specReader(bundle, host, file);
+  const options = reader.read(spec);
+  return { spec: spec as OciSpec, options, rename: (e, overrides) => renameForBundle(e, file, reader.mountIndex, overrides) };
 }
 
 // ---- ContainerOptions → config.json --------------------------------------------------------

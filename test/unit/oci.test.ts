@@ -16,6 +16,7 @@ import {
 } from '../../lib/container/oci';
 import { normalizeOptions, type ContainerConfig, type ContainerOptions } from '../../lib/container/options';
 import { OciUnsupportedError } from '../../lib/errors';
+import { Container } from '../../lib/container/container';
 import { dockerDefaultProfile } from '../../lib/seccomp/docker-default';
 import { caught } from '../helpers/caught';
 
@@ -576,6 +577,28 @@ describe('readBundle', () => {
     const invalid = await readBundle(dir, HOST).catch((e) => e);
     expect(invalid.code).toBe('ERR_INVALID_ARG_VALUE');
     expect(invalid.message).toContain(`'${file}: process.cwd'`);
+  });
+
+  it('Container.fromBundle names the config.json field of a value nsbox refuses when it makes the container, not the option it became', async () => {
+    const dir = tmp('refused');
+    const file = path.join(dir, 'config.json');
+    // As this process may run it (uid 65534: with a user namespace), so that the value is what fails.
+    const spec = fixture(process.geteuid?.() === 0 ? 'runc-spec.json' : 'runc-spec-rootless.json');
+    const refused = async (change: (s: Record<string, any>) => void, overrides = {}) => {
+      const s = structuredClone(spec);
+      change(s);
+      fs.writeFileSync(file, formatOciSpec(s));
+      return Container.fromBundle(dir, overrides).then(() => expect.fail('created'), (e) => e);
+    };
+    const sysctl = await refused((s) => { s.linux.sysctl = { 'kernel.domainname': 'x' }; });
+    expect(sysctl.code).toBe('ERR_INVALID_ARG_VALUE');
+    expect(sysctl.message).toContain(`'${file}: linux.sysctl' (as options.sysctl)`);
+    const overlay = await refused((s) => { s.mounts.push({ destination: '/o', type: 'overlay', source: 'overlay', options: ['lowerdir=/srv/a', 'upperdir=/srv/u'] }); });
+    expect(overlay.message).toContain(`'${file}: mounts[${spec.mounts.length}]' (as options.mounts[0].`);
+    // An override's own value keeps its option name.
+    const own = await refused(() => {}, { sysctl: { 'kernel.domainname': 'x' } });
+    expect(own.message).toContain("'options.sysctl'");
+    expect(own.message).not.toContain(file);
   });
 });
 
