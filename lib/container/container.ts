@@ -397,6 +397,8 @@ export class Container {
   /** Runs the program: the held process execs. Resolves once the exec succeeded. */
   async start(): Promise<void> {
     if (this.#state !== 'created') throw new ContainerStateError('start', this.#state);
+    // Its signal fired after create: it is being ended, and its program must not run.
+    if (this.#killedFor === 'aborted' && this.#config.signal) throw abortError(this.#config.signal);
     this.#state = 'running';
     this.#startedAt = performance.now();
     if (this.#config.timeout !== undefined) {
@@ -406,6 +408,8 @@ export class Container {
       await this.#held.release();
     } catch (e) {
       clearTimeout(this.#timer);
+      // Ended by its signal before it could run: say so, not that the process was lost.
+      if (this.#killedFor === 'aborted' && this.#config.signal) throw abortError(this.#config.signal);
       throw e;
     }
   }

@@ -341,6 +341,19 @@ describe('lifecycle', () => {
     await expect(Container.create(base({ signal: ac.signal }))).rejects.toMatchObject({ name: 'AbortError' });
   });
 
+  it('a signal aborted between create and start: start rejects with AbortError, the program never runs, the result says aborted', async () => {
+    const fdsBefore = await ownFds();
+    const ac = new AbortController();
+    const c = await Container.create(base({ command: ['/bin/sh', '-c', 'echo ran'], signal: ac.signal }));
+    const out = text(c.stdout);
+    ac.abort();
+    await expect(c.start()).rejects.toMatchObject({ name: 'AbortError' });
+    expect(await c.wait()).toMatchObject({ reason: 'aborted' });
+    expect(await out).toBe('');
+    await c.delete();
+    expect(await ownFds()).toEqual(fdsBefore);
+  });
+
   it('validates options before any system call, naming the option', async () => {
     await expect(Container.create({ command: [] })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('options.command') });
     await expect(Container.create({ command: ['x'], mounts: [{ type: 'bind', source: '/tmp', target: 'rel' }] })).rejects.toMatchObject({ message: expect.stringContaining('options.mounts[0].target') });
