@@ -464,7 +464,15 @@ class SpecReader {
       const type = given(o.type) ? this.string(`${f}.type`, o.type, { empty: true }) : '';
       const source = given(o.source) ? this.string(`${f}.source`, o.source, { empty: true }) : '';
       const options = this.strings(`${f}.options`, o.options);
-      if (this.isStandard(f, target, type, source, options)) return;
+      if (this.isStandard(f, target, type, source, options)) {
+        // runc mounts in the spec's order, nsbox its own first: a mount listed earlier at or
+        // below this one would be hidden under runc and seen under nsbox.
+        const under = out.findIndex((m) => m.target === target || m.target.startsWith(`${target}/`));
+        if (under >= 0) {
+          throw this.unsupported(`mounts[${this.mountIndex[under]}]`, `'${out[under].target}' comes before mounts[${i}] ('${target}'), which would cover it; nsbox makes ${target} before any mount of the spec's: list it after`);
+        }
+        return;
+      }
       out.push(this.mount(f, target, type, source, options));
       this.mountIndex.push(i);
     });

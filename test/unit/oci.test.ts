@@ -268,6 +268,8 @@ describe('every field nsbox cannot honour is ERR_NSBOX_OCI_UNSUPPORTED naming it
     ['process.capabilities.bounding', (s) => { for (const k of ['bounding', 'effective', 'permitted']) s.process.capabilities[k].push('CAP_MKNOD'); }, 'no device cgroup'],
     ['mounts[3].options', (s) => { s.mounts[3].options = ['nosuid', 'nodev', 'mode=1777', 'size=65536k']; }, "lacks 'noexec'"],
     ['mounts[5].options', (s) => { s.mounts[5].options = ['nosuid', 'noexec', 'nodev']; }, "lacks 'ro'"],
+    // runc would mount /dev over it; nsbox makes /dev first and would show it.
+    ['mounts[0]', (s) => { s.mounts.unshift({ destination: '/dev/fuse', type: 'bind', source: '/dev/fuse', options: ['bind'] }); }, "comes before mounts[2] ('/dev')"],
     ['linux.resources.memory.disableOOMKiller', (s) => { s.linux.resources.memory = { disableOOMKiller: true }; }],
     ['linux.resources.memory.useHierarchy', (s) => { s.linux.resources.memory = { useHierarchy: false }; }],
     ['linux.resources.cpu.realtimeRuntime', (s) => { s.linux.resources.cpu = { realtimeRuntime: 950000 }; }],
