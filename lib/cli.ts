@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// `nsbox run [options] -- command…`: a container from the shell, options mirroring
+// `nsbox run [options] [--] command…`: a container from the shell, options mirroring
 // ContainerOptions. Exit status: the program's, 128+N when signal N ended it, 124 on timeout
-// (as timeout(1)), 125 when nsbox itself failed (as docker run).
+// (as timeout(1)), 125 when nsbox itself failed, 126 when the program cannot run and 127
+// when it is not there (as docker run).
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Container, type ContainerMount, type ContainerOptions } from './container/index';
 import { signalNumber } from './signals';
@@ -9,27 +11,33 @@ import { signalNumber } from './signals';
 const USAGE = `Usage: nsbox run [options] [--] command [args…]
 
 Runs a command in a new container. Without --rootfs, the embedded default: the host's /usr
-read-only, a fresh /tmp, a minimal /etc.
+read-only, a fresh /tmp, a minimal /etc. nsbox's options end at the command: what follows
+is the command's. SIGINT, SIGTERM and SIGHUP go to the program if it catches them, else
+they end the container (as they would end a program that is not pid 1); a second one ends
+it in any case. Exit status: the program's; 128+N after signal N; 124 after --timeout; 125
+when nsbox failed; 126 when the program cannot run; 127 when it is not there.
 
 Options:
   --rootfs DIR            root filesystem directory
   --read-only             mount the root read-only
   --overlay               copy-on-write over --rootfs (changes are discarded)
   -m, --memory BYTES      memory limit (e.g. 256M)
-  --pids N                process limit
+  --pids N                process limit (a positive number)
   --cpus N                CPU limit in CPUs (e.g. 0.5)
   --network none|host     own network namespace with loopback only (default), or the host's
-  -v, --volume SRC:DST[:ro]   bind mount (repeatable)
+  -v, --volume SRC:DST[:ro|rw]   bind mount (repeatable)
   --tmpfs DST[:SIZE]      tmpfs mount (repeatable)
   -u, --user UID[:GID]    user inside the container (default 0:0)
-  -h, --hostname NAME     hostname (default: the container id)
+  -h, --hostname NAME     hostname (default: the container id's first 12 characters)
   -e, --env KEY=VALUE     environment variable (repeatable; replaces the default environment)
   -w, --workdir DIR       working directory (default /)
-  -t, --tty               run on a pseudo-terminal
+  -t, --tty               run on a pseudo-terminal (stdin's end is ^D on it)
   --timeout MS            kill the whole container after MS milliseconds
-  --cap-add CAP, --cap-drop CAP   change Docker's default capability set (repeatable)
+  --cap-add CAP, --cap-drop CAP   change the default capability set: NET_ADMIN or
+                          CAP_NET_ADMIN, ALL (repeatable)
   --seccomp default|unconfined    seccomp profile (default: Docker's)
   --bundle DIR            run an OCI bundle (its config.json) instead of the options above
+                          and a command (only --tty and --timeout go with it)
   --help                  this text
 `;
 
@@ -38,134 +46,241 @@ function die(message: string): never {
   process.exit(125);
 }
 
-export async function main(argv: string[]): Promise<number> {
-  if (argv[0] !== 'run') {
-    process.stdout.write(USAGE);
-    return argv[0] === '--help' || argv[0] === undefined ? 0 : 125;
+const OPTIONS = {
+  rootfs: { type: 'string' },
+  'read-only': { type: 'boolean' },
+  overlay: { type: 'boolean' },
+  memory: { type: 'string', short: 'm' },
+  pids: { type: 'string' },
+  cpus: { type: 'string' },
+  network: { type: 'string' },
+  volume: { type: 'string', short: 'v', multiple: true },
+  tmpfs: { type: 'string', multiple: true },
+  user: { type: 'string', short: 'u' },
+  hostname: { type: 'string', short: 'h' },
+  env: { type: 'string', short: 'e', multiple: true },
+  workdir: { type: 'string', short: 'w' },
+  tty: { type: 'boolean', short: 't' },
+  timeout: { type: 'string' },
+  'cap-add': { type: 'string', multiple: true },
+  'cap-drop': { type: 'string', multiple: true },
+  seccomp: { type: 'string' },
+  bundle: { type: 'string' },
+  help: { type: 'boolean' },
+} as const;
+
+/** What --bundle takes beside it: how to run the bundle, not what to run. */
+const WITH_BUNDLE = new Set(['bundle', 'tty', 'timeout', 'help']);
+
+/**
+ * nsbox's options end at the command (or at `--`): `nsbox run ls -t /` passes -t to ls, as
+ * docker run and env(1) do.
+ */
+function splitArgs(args: string[]): { values: ReturnType<typeof parseRunOptions>; command: string[] } {
+  const { tokens } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: false, tokens: true });
+  const cut = tokens.find((t) => t.kind === 'positional' || t.kind === 'option-terminator');
+  const values = parseRunOptions(cut ? args.slice(0, cut.index) : args);
+  const command = cut ? args.slice(cut.kind === 'option-terminator' ? cut.index + 1 : cut.index) : [];
+  return { values, command };
+}
+
+function parseRunOptions(args: string[]) {
+  return parseArgs({ args, options: OPTIONS, allowPositionals: false, strict: true }).values;
+}
+
+const capability = (name: string): string => (name === 'ALL' || name.startsWith('CAP_') ? name : `CAP_${name.toUpperCase()}`);
+
+function containerOptions(values: ReturnType<typeof parseRunOptions>, command: string[]): ContainerOptions {
+  if (command.length === 0) die('no command given (nsbox run [options] [--] command…)');
+  const mounts: ContainerMount[] = [];
+  for (const v of values.volume ?? []) {
+    const [source, target, mode, ...extra] = v.split(':');
+    if (!source || !target || extra.length > 0 || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) die(`--volume ${v}: expected SRC:DST[:ro|rw]`);
+    mounts.push({ type: 'bind', source, target, readonly: mode === 'ro' });
   }
-  const { values, positionals } = parseArgs({
-    args: argv.slice(1),
-    allowPositionals: true,
-    strict: true,
-    options: {
-      rootfs: { type: 'string' },
-      'read-only': { type: 'boolean' },
-      overlay: { type: 'boolean' },
-      memory: { type: 'string', short: 'm' },
-      pids: { type: 'string' },
-      cpus: { type: 'string' },
-      network: { type: 'string' },
-      volume: { type: 'string', short: 'v', multiple: true },
-      tmpfs: { type: 'string', multiple: true },
-      user: { type: 'string', short: 'u' },
-      hostname: { type: 'string', short: 'h' },
-      env: { type: 'string', short: 'e', multiple: true },
-      workdir: { type: 'string', short: 'w' },
-      tty: { type: 'boolean', short: 't' },
-      timeout: { type: 'string' },
-      'cap-add': { type: 'string', multiple: true },
-      'cap-drop': { type: 'string', multiple: true },
-      seccomp: { type: 'string' },
-      bundle: { type: 'string' },
-      help: { type: 'boolean' },
-    },
-  });
+  for (const t of values.tmpfs ?? []) {
+    const [target, size, ...extra] = t.split(':');
+    if (!target || extra.length > 0) die(`--tmpfs ${t}: expected DST[:SIZE]`);
+    mounts.push({ type: 'tmpfs', target, ...(size ? { size } : {}) });
+  }
+  const resources: NonNullable<ContainerOptions['resources']> = {};
+  if (values.memory !== undefined) resources.memory = { max: values.memory as never };
+  if (values.pids !== undefined) {
+    if (!/^[1-9]\d*$/.test(values.pids)) die(`--pids ${values.pids}: expected a positive whole number`);
+    resources.pids = { max: Number(values.pids) };
+  }
+  if (values.cpus !== undefined) {
+    const cpus = Number(values.cpus);
+    // cpu.max's quota is at least 1 ms per 100 ms period.
+    if (!(cpus >= 0.01)) die(`--cpus ${values.cpus}: expected a number of CPUs, at least 0.01`);
+    resources.cpu = { max: { quota: Math.round(cpus * 100_000), period: 100_000 } };
+  }
+  let user: ContainerOptions['user'];
+  if (values.user !== undefined) {
+    const m = /^(\d+)(?::(\d+))?$/.exec(values.user);
+    if (!m) die(`--user ${values.user}: expected UID[:GID] (numbers: the container has no user database nsbox reads)`);
+    user = { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) };
+  }
+  const env = values.env === undefined ? undefined : Object.fromEntries(values.env.map((e) => {
+    const i = e.indexOf('=');
+    return i < 0 ? [e, process.env[e] ?? ''] : [e.slice(0, i), e.slice(i + 1)];
+  }));
+  return {
+    command,
+    ...(values.rootfs !== undefined || values['read-only'] || values.overlay
+      ? { rootfs: { ...(values.rootfs !== undefined ? { path: values.rootfs } : {}), readonly: !!values['read-only'], overlay: !!values.overlay } }
+      : {}),
+    ...(Object.keys(resources).length ? { resources } : {}),
+    ...(values.network !== undefined ? { network: values.network as 'none' | 'host' } : {}),
+    ...(mounts.length ? { mounts } : {}),
+    ...(user ? { user } : {}),
+    ...(values.hostname !== undefined ? { hostname: values.hostname } : {}),
+    ...(env ? { env } : {}),
+    ...(values.workdir !== undefined ? { cwd: values.workdir } : {}),
+    ...(values['cap-add'] || values['cap-drop']
+      ? { capabilities: { add: (values['cap-add'] ?? []).map(capability) as never, drop: (values['cap-drop'] ?? []).map(capability) as never } }
+      : {}),
+    ...(values.seccomp !== undefined ? { seccomp: values.seccomp as 'default' } : {}),
+  };
+}
+
+/** Whether the process catches `signal` (/proc/PID/status SigCgt): a pid 1 that does not never sees it. */
+function catches(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    const m = /^SigCgt:\s*([0-9a-f]+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m !== null && ((BigInt(`0x${m[1]}`) >> BigInt(signalNumber('signal', signal) - 1)) & 1n) === 1n;
+  } catch {
+    return false;
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (sub !== 'run') {
+    process.stderr.write(`nsbox: unknown command '${sub}'\n\n${USAGE}`);
+    return 125;
+  }
+  const { values, command } = splitArgs(rest);
   if (values.help) {
     process.stdout.write(USAGE);
     return 0;
   }
-
-  let options: ContainerOptions;
-  if (values.bundle !== undefined) {
-    options = await Container.bundleOptions(values.bundle);
-  } else {
-    if (positionals.length === 0) die('no command given (nsbox run [options] -- command…)');
-    const mounts: ContainerMount[] = [];
-    for (const v of values.volume ?? []) {
-      const [source, target, mode] = v.split(':');
-      if (!source || !target || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) die(`--volume ${v}: expected SRC:DST[:ro]`);
-      mounts.push({ type: 'bind', source, target, readonly: mode === 'ro' });
-    }
-    for (const t of values.tmpfs ?? []) {
-      const [target, size] = t.split(':');
-      mounts.push({ type: 'tmpfs', target, ...(size ? { size } : {}) });
-    }
-    const resources: NonNullable<ContainerOptions['resources']> = {};
-    if (values.memory !== undefined) resources.memory = { max: values.memory as never };
-    if (values.pids !== undefined) resources.pids = { max: Number(values.pids) };
-    if (values.cpus !== undefined) {
-      const cpus = Number(values.cpus);
-      if (!(cpus > 0)) die(`--cpus ${values.cpus}: expected a positive number`);
-      resources.cpu = { max: { quota: Math.round(cpus * 100_000), period: 100_000 } };
-    }
-    let user: ContainerOptions['user'];
-    if (values.user !== undefined) {
-      const [uid, gid = uid] = values.user.split(':').map(Number);
-      user = { uid, gid };
-    }
-    const env = values.env === undefined ? undefined : Object.fromEntries(values.env.map((e) => {
-      const i = e.indexOf('=');
-      return i < 0 ? [e, process.env[e] ?? ''] : [e.slice(0, i), e.slice(i + 1)];
-    }));
-    options = {
-      command: positionals,
-      ...(values.rootfs !== undefined || values['read-only'] || values.overlay
-        ? { rootfs: { ...(values.rootfs !== undefined ? { path: values.rootfs } : {}), readonly: !!values['read-only'], overlay: !!values.overlay } }
-        : {}),
-      ...(Object.keys(resources).length ? { resources } : {}),
-      ...(values.network !== undefined ? { network: values.network as 'none' | 'host' } : {}),
-      ...(mounts.length ? { mounts } : {}),
-      ...(user ? { user } : {}),
-      ...(values.hostname !== undefined ? { hostname: values.hostname } : {}),
-      ...(env ? { env } : {}),
-      ...(values.workdir !== undefined ? { cwd: values.workdir } : {}),
-      ...(values['cap-add'] || values['cap-drop'] ? { capabilities: { add: (values['cap-add'] ?? []) as never, drop: (values['cap-drop'] ?? []) as never } } : {}),
-      ...(values.seccomp !== undefined ? { seccomp: values.seccomp as 'default' } : {}),
-    };
-  }
-  if (values.timeout !== undefined) options.timeout = Number(values.timeout);
-  const tty = values.tty || options.stdio === 'pty';
-  options.stdio = tty ? 'pty' : 'inherit';
+  const tty = !!values.tty;
+  const how: Partial<ContainerOptions> = { stdio: tty ? 'pty' : 'inherit' };
+  if (values.timeout !== undefined) how.timeout = Number(values.timeout);
   // A terminal that reports no size (0×0, as some do) keeps the default 80×24.
   if (tty && process.stdout.isTTY && process.stdout.columns > 0 && process.stdout.rows > 0) {
-    options.terminalSize = { cols: process.stdout.columns, rows: process.stdout.rows };
+    how.terminalSize = { cols: process.stdout.columns, rows: process.stdout.rows };
+  }
+  if (values.bundle !== undefined) {
+    const ignored = Object.keys(values).filter((k) => !WITH_BUNDLE.has(k));
+    if (ignored.length > 0 || command.length > 0) {
+      die(`--bundle runs the bundle's own config.json: ${ignored.length > 0 ? ignored.map((k) => `--${k}`).join(', ') : 'a command'} cannot go with it (edit config.json instead)`);
+    }
   }
 
-  const c = await Container.create(options);
+  // Signals to nsbox are the program's, as if it were not pid 1: one it catches is passed on,
+  // one it does not (its default action is to end) ends the container, as would a second.
+  let container: Container | undefined;
+  let received: NodeJS.Signals | undefined;
+  let endedFor: NodeJS.Signals | undefined;
+  const end = (c: Container, signal: NodeJS.Signals) => {
+    endedFor ??= signal;
+    void c.kill('SIGKILL', { all: true }).catch(() => undefined);
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    const c = container;
+    const first = received === undefined;
+    received ??= signal;
+    if (!c) return; // still being made: handled once it is
+    if (first && c.state === 'running' && catches(c.pid, signal)) void c.kill(signal).catch(() => undefined);
+    else end(c, signal);
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
+  let rawMode = false;
   try {
-    const forward = (sig: NodeJS.Signals) => void c.kill(sig).catch(() => undefined);
-    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-    if (!tty) for (const s of signals) process.on(s, forward);
-    if (tty && c.terminal) {
-      const term = c.terminal;
-      if (process.stdin.isTTY) process.stdin.setRawMode(true);
-      process.stdin.pipe(term);
-      term.pipe(process.stdout);
-      process.stdout.on('resize', () => {
-        if (process.stdout.columns > 0 && process.stdout.rows > 0) term.resize(process.stdout.columns, process.stdout.rows);
+    const c = values.bundle !== undefined
+      ? await Container.fromBundle(values.bundle, how)
+      : await Container.create({ ...containerOptions(values, command), ...how });
+    container = c;
+    try {
+      if (received !== undefined) return 128 + signalNumber('signal', received); // before it ran
+      let output: Promise<unknown> = Promise.resolve();
+      if (tty && c.terminal) {
+        const term = c.terminal;
+        if (process.stdin.isTTY) {
+          process.stdin.setRawMode(true);
+          rawMode = true;
+        }
+        // End of input on a terminal is VEOF (^D) at the start of a line, not a close.
+        let atLineStart = true;
+        process.stdin.on('data', (d: Buffer) => {
+          if (d.length > 0) atLineStart = d[d.length - 1] === 0x0a || d[d.length - 1] === 0x0d;
+        });
+        process.stdin.once('end', () => term.write(atLineStart ? '\x04' : '\x04\x04'));
+        process.stdin.pipe(term, { end: false });
+        term.pipe(process.stdout, { end: false });
+        // Everything the program wrote: the terminal ends once it and its children are gone.
+        output = new Promise((resolve) => {
+          term.once('end', resolve);
+          term.once('close', resolve);
+        });
+        process.stdout.on('resize', () => {
+          if (process.stdout.columns > 0 && process.stdout.rows > 0) term.resize(process.stdout.columns, process.stdout.rows);
+        });
+      }
+      // Whoever reads our output went away (| head): end the container, as SIGPIPE would end us,
+      // and let the terminal's output run dry.
+      process.stdout.on('error', () => {
+        end(c, 'SIGPIPE');
+        c.terminal?.unpipe(process.stdout).resume();
       });
+      await c.start();
+      const r = await c.wait();
+      // At most 2 s more for what the terminal still holds, and for our stdout to take it.
+      // (Awaited timers, not unref'd ones: a promise alone keeps no process alive.)
+      const within = (p: Promise<unknown>) => {
+        let timer: NodeJS.Timeout | undefined;
+        return Promise.race([p, new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]).finally(() => clearTimeout(timer));
+      };
+      await within(output);
+      if (process.stdout.writableLength > 0 && !process.stdout.destroyed) await within(new Promise((resolve) => process.stdout.once('drain', resolve)));
+      if (r.reason === 'timeout') process.stderr.write(`nsbox: container ${c.id} killed after its timeout (${how.timeout} ms)\n`);
+      else if (r.reason === 'oom_kill') process.stderr.write(`nsbox: container ${c.id} ran out of memory (OOM kill)\n`);
+      else if (r.reason === 'pids_max') process.stderr.write(`nsbox: container ${c.id} hit its process limit\n`);
+      if (r.reason === 'timeout') return 124;
+      if (endedFor !== undefined) return 128 + signalNumber('signal', endedFor);
+      return r.exitCode ?? 128 + signalNumber('signal', r.signal!);
+    } finally {
+      await c.delete();
     }
-    await c.start();
-    const r = await c.wait();
+  } catch (e) {
+    // As docker run: 127 when the program is not there, 126 when it cannot be run.
+    const err = e as { code?: string; step?: string };
+    if (err.step === 'exec' && (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'ENOEXEC')) {
+      process.stderr.write(`nsbox: ${(e as Error).message}\n`);
+      return err.code === 'ENOENT' ? 127 : 126;
+    }
+    throw e;
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+    if (rawMode) process.stdin.setRawMode(false);
     if (tty) {
       process.stdin.unpipe();
-      if (process.stdin.isTTY) process.stdin.setRawMode(false);
       process.stdin.pause();
     }
-    for (const s of signals) process.off(s, forward);
-    if (r.reason === 'timeout') process.stderr.write(`nsbox: container ${c.id} killed after its timeout (${options.timeout} ms)\n`);
-    else if (r.reason === 'oom_kill') process.stderr.write(`nsbox: container ${c.id} ran out of memory (OOM kill)\n`);
-    else if (r.reason === 'pids_max') process.stderr.write(`nsbox: container ${c.id} hit its process limit\n`);
-    if (r.reason === 'timeout') return 124;
-    return r.exitCode ?? 128 + signalNumber('signal', r.signal!);
-  } finally {
-    await c.delete();
   }
 }
 
 if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
-    (e: Error & { code?: string; hint?: string }) => die(`${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`),
+    // A hint is in the message already (errors.ts withHint).
+    (e: Error) => die(e.message),
   );
 }

@@ -1,11 +1,27 @@
 // `nsbox run`: the shell's way in. Exit status as docker run's: the program's, 124 on
 // timeout, 125 when nsbox itself failed.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CGROUP_ROOT, isRoot, REGISTER_TS, repoRoot } from '../helpers/env';
 
 const CLI = path.join(repoRoot, 'lib', 'cli.ts');
+
+/** The CLI with `input` on its stdin; `onStdout` sees its output as it comes (and may signal it). */
+function nsboxWith(args: string[], input: string, onStdout?: (soFar: string, pid: number) => void): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['-r', REGISTER_TS, CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'], timeout: 20_000 });
+    let stdout = '', stderr = '';
+    p.stdout.on('data', (d) => {
+      stdout += d;
+      onStdout?.(stdout, p.pid!);
+    });
+    p.stderr.on('data', (d) => (stderr += d));
+    p.stdin.end(input);
+    p.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
 
 function nsbox(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -31,8 +47,57 @@ describe('nsbox run', () => {
     expect((await nsbox(['run', '--timeout', '200', '--', 'sleep', '10'])).code).toBe(124);
     const bad = await nsbox(['run', '--memory']);
     expect(bad.code).toBe(125);
+    // As docker run: 127 when the program is not there, 126 when it cannot run.
     const missing = await nsbox(['run', '--', '/no/such/program']);
-    expect(missing).toMatchObject({ code: 125, stderr: expect.stringContaining('ENOENT') });
+    expect(missing).toMatchObject({ code: 127, stderr: expect.stringContaining('ENOENT') });
+    expect((await nsbox(['run', '--', '/etc/passwd'])).code).toBe(126);
+    for (const bad of [['-u', '1000:'], ['-u', 'nobody'], ['-v', '/a:/b:ro:x'], ['--pids', '0'], ['--bundle', '/nonexistent', '--memory', '1G']]) {
+      expect(await nsbox(['run', ...bad, '--', 'true']), bad.join(' ')).toMatchObject({ code: 125, stderr: expect.stringMatching(/^nsbox: /) });
+    }
+    expect(await nsbox(['runn'])).toMatchObject({ code: 125, stderr: expect.stringContaining("unknown command 'runn'") });
+  });
+
+  it("nsbox's options end at the command: what follows is the command's", async () => {
+    expect((await nsbox(['run', 'echo', '-t', 'hi'])).stdout).toBe('-t hi\n');
+    expect((await nsbox(['run', '-e', 'A=1', 'sh', '-c', 'echo $A', '-e'])).stdout).toBe('1\n');
+  });
+
+  it('SIGTERM to nsbox: a program that catches it gets it, one that does not ends with the container (128+15), nothing left', async () => {
+    const cgroups = () => (isRoot ? fs.readdirSync(path.join(CGROUP_ROOT, 'nsbox')).filter((f) => !f.includes('.')) : []);
+    const before = cgroups();
+    const termOnce = () => {
+      let sent = false;
+      return (soFar: string, pid: number) => {
+        if (!sent && soFar.includes('ready')) process.kill(pid, 'SIGTERM'), (sent = true);
+      };
+    };
+    const plain = await nsboxWith(['run', '--', 'sh', '-c', 'echo ready; exec sleep 100'], '', termOnce());
+    expect(plain.code).toBe(143);
+    const trapped = await nsboxWith(['run', '--', 'sh', '-c', 'trap "echo got; exit 7" TERM; echo ready; while :; do sleep 0.05; done'], '', termOnce());
+    expect(trapped).toMatchObject({ code: 7, stdout: 'ready\ngot\n' });
+    expect(cgroups()).toEqual(before);
+  });
+
+  it('-t: when its reader goes away (| head), nsbox ends the container (128+SIGPIPE) and leaves nothing', async () => {
+    const cgroups = () => (isRoot ? fs.readdirSync(path.join(CGROUP_ROOT, 'nsbox')).filter((f) => !f.includes('.')) : []);
+    const before = cgroups();
+    const r = await new Promise<number | null>((resolve) => {
+      const p = spawn(process.execPath, ['-r', REGISTER_TS, CLI, 'run', '-t', '--', 'sh', '-c', 'trap "" HUP PIPE; while :; do echo y; done'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 20_000 });
+      p.stdout.once('data', () => p.stdout.destroy());
+      p.on('close', (code) => resolve(code));
+    });
+    expect(r).toBe(141);
+    expect(cgroups()).toEqual(before);
+  });
+
+  it('-t: a terminal even with a piped stdin, whose end is the input\'s end; all of the output arrives', async () => {
+    const cat = await nsboxWith(['run', '-t', '--', 'cat'], 'hi\n');
+    expect(cat.code).toBe(0);
+    expect(cat.stdout).toContain('hi');
+    for (let i = 0; i < 5; i++) {
+      const r = await nsboxWith(['run', '-t', '--', 'sh', '-c', 'tty >/dev/null && echo on-a-tty'], '');
+      expect(r).toMatchObject({ code: 0, stdout: 'on-a-tty\r\n' });
+    }
   });
 
   it.skipIf(!isRoot)('--cgroup limits are refused clearly where the host lacks the controller', async () => {
