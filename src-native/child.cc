@@ -5,6 +5,7 @@
 // exceptions, no N-API, and no errno (raw_syscall returns -errno instead; in CLONE_VM mode
 // errno would be a parent thread's). The context it reads was built by the parent and is
 // never written here (only the timing array a vfork'd child is given, for benchmarks).
+#include <initializer_list>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
@@ -102,6 +103,36 @@ class Executor {
     uint64_t empty = 0;
     long rc = raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, P(&empty), 0, 8);
     if (rc < 0) Die(report_, STEP_SIGNALS, rc, SYS_OP_RT_SIGPROCMASK);
+  }
+
+  // Closes every fd from `from` up but those in `keep` (-1 entries ignored).
+  static void CloseAllBut(int from, std::initializer_list<int> keep) {
+    int sorted[4];
+    int k = 0;
+    for (int fd : keep) {
+      if (fd < from) continue;
+      int j = k++;
+      while (j > 0 && sorted[j - 1] > fd) {
+        sorted[j] = sorted[j - 1];
+        j--;
+      }
+      sorted[j] = fd;
+    }
+    unsigned lo = static_cast<unsigned>(from);
+    for (int i = 0; i <= k; i++) {
+      unsigned hi = i < k ? static_cast<unsigned>(sorted[i]) : ~0U;
+      if (hi > lo) CloseRange(lo, i < k ? hi - 1 : ~0U);
+      if (i < k) lo = hi + 1;
+    }
+  }
+
+  static void CloseRange(unsigned lo, unsigned hi) {
+    if (raw_syscall(SYS_close_range, lo, hi, 0) == 0) return;
+    // Before 5.11: one close per fd, up to the fd limit.
+    struct rlimit lim;
+    long max = raw_syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, P(&lim)) == 0 ? static_cast<long>(lim.rlim_cur) : 1024;
+    if (max > (1 << 20)) max = 1 << 20;
+    for (long fd = lo; fd < max && static_cast<unsigned long>(fd) <= hi; fd++) raw_syscall(SYS_close, fd);
   }
 
   bool WaitForParent() {
@@ -590,6 +621,11 @@ class Executor {
         return rc < 0 ? rc : 0;
       }
       case OP_WAIT: {
+        // Held for as long as the caller likes: close, not only mark close-on-exec, every fd
+        // it no longer needs. Node's fds copied at the clone include other spawns' pipes
+        // (made on Node's thread while this one was cloned), whose ends must not stay open
+        // here: those spawns would see no EOF until this one is released.
+        CloseAllBut(c_->stdio_count, {report_, sync_, go_r_, go_w_});
         ChildReport r = {static_cast<int32_t>(index), 0, kReportHeld};
         raw_syscall(SYS_write, report_, P(&r), sizeof r);
         if (!WaitForParent()) Exit(1);

@@ -523,6 +523,25 @@ describe('Container.run as root (CLONE_VM|CLONE_VFORK)', () => {
 });
 
 describe('Container.run with others in flight (the clone on a pool thread)', () => {
+  it('a container held before its start keeps no pipe of runs cloned beside it: they finish while it waits', async () => {
+    // The held clone copies Node's fds while the runs' pipes are open (made on Node's thread,
+    // cloned on the pool's); it must close them, not keep them until its exec.
+    const runs = [1, 2].map(() => Container.run(base({ command: ['/bin/echo', 'hi'] })));
+    const held = await Container.create(base({ command: ['/bin/true'], stdio: 'ignore' }));
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const results = await Promise.race([
+        Promise.all(runs),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the runs waited for the held container')), 5000))),
+      ]);
+      for (const r of results) expect(r).toMatchObject({ exitCode: 0, stdout: 'hi\n' });
+    } finally {
+      clearTimeout(timer);
+      await held.delete();
+      await Promise.allSettled(runs);
+    }
+  });
+
   it('each runs its own program; a failing step names itself; nothing is left', async () => {
     const real = native.spawnAsync;
     let asyncClones = 0;
