@@ -810,15 +810,38 @@ Napi::Value FinishSpawn(Napi::Env env, SpawnJob* job, Napi::Function on_event) {
 
 void SpawnWork(uv_work_t* req) { CloneJob(static_cast<SpawnJob*>(req->data)); }
 
+napi_value DoNothing(napi_env, napi_callback_info) { return nullptr; }
+
+// Whether JavaScript may run in this environment now (not while a worker is terminated):
+// N-API refuses a call into it then (napi_pending_exception, with no exception to show).
+bool CanCallIntoJs(napi_env env) {
+  napi_value fn, global, result;
+  if (napi_create_function(env, "", 0, DoNothing, nullptr, &fn) != napi_ok || napi_get_global(env, &global) != napi_ok) return false;
+  if (napi_call_function(env, global, fn, 0, nullptr, &result) == napi_ok) return true;
+  bool pending = false;
+  napi_value ignored;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) napi_get_and_clear_last_exception(env, &ignored);
+  return false;
+}
+
 void SpawnWorkDone(uv_work_t* req, int) {
   std::unique_ptr<SpawnJob> job(static_cast<SpawnJob*>(req->data));
   Napi::Env env = job->on_done.Env();
   AddonData* data = env.GetInstanceData<AddonData>();
   data->pending_spawns--;
   napi_handle_scope scope;
-  if (data->tearing_down || napi_open_handle_scope(env, &scope) != napi_ok) {
-    // Nobody waits for it any more: the program it started is ended (as Abandon does). A
-    // vfork clone has exec'd or died when it returns: the stack is free.
+  bool scoped = !data->tearing_down && napi_open_handle_scope(env, &scope) == napi_ok;
+  // A worker being terminated runs its loop once more before the addon's cleanup hook
+  // (tearing_down): JavaScript can no longer be entered, and pipe ends handed to it would
+  // never be closed. Ask first, with a call that does nothing.
+  if (scoped && !CanCallIntoJs(env)) {
+    napi_close_handle_scope(env, scope);
+    scoped = false;
+  }
+  if (!scoped) {
+    // Nobody waits for it any more: the program it started is ended (as Abandon does), and
+    // the job's pipe ends close with it. A vfork clone has exec'd or died when it returns:
+    // the stack is free.
     if (job->pidfd >= 0) {
       KillAndReap(job->pidfd);
       ::close(job->pidfd);
