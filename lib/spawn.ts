@@ -421,7 +421,9 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
       nativeOptions.cgroupFd = cgroupFd;
     }
     const listener = (event: ChildEvent, a: number, b: number, c: number) => onEvent(event, a, b, c);
-    if (internals.async && nativeOptions.vfork) {
+    // The addon clones with CLONE_VM|CLONE_VFORK on x86_64 only (process.cc kHaveVmClone);
+    // elsewhere the clone is synchronous, and spawnAsync refuses it.
+    if (internals.async && nativeOptions.vfork && process.arch === 'x64') {
       const done = spawnOnPool(plan.buffer, nativeOptions, listener);
       // The addon holds its own copies of the fds until the clone is done: ours go now (a
       // worker ended before then would never run the finally below).
