@@ -633,6 +633,9 @@ class Executor {
       }
       case OP_EXEC: {
         Stamp(1);
+        // Named for the parent: a process that dies with this name never left execve (a
+        // seccomp filter killed it there); after execve it has the program's.
+        raw_syscall(SYS_prctl, PR_SET_NAME, P(kExecName), 0, 0, 0);
         ChildReport r = {static_cast<int32_t>(index), 0, kReportExec};
         raw_syscall(SYS_write, report_, P(&r), sizeof r);
         return Exec(s);

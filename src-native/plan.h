@@ -115,8 +115,9 @@ struct PlanHeader {
 // exits), or with err == 0 a notice: sysop kReportHeld when a WAIT step starts waiting,
 // kReportExec just before execve, kReportForked when a FORK step has made the grandchild
 // that goes on with the plan (pid: its pid, in the parent's pid namespace). EOF after
-// kReportExec and no failure means the exec succeeded; EOF without it means the child died
-// before exec (a signal, a seccomp kill).
+// kReportExec and no failure means the exec succeeded, unless the child has died still
+// named kExecName (killed inside execve: a seccomp filter); EOF without it means the child
+// died before exec (a signal, a seccomp kill).
 struct ChildReport {
   int32_t step;
   int32_t err;
@@ -126,6 +127,8 @@ struct ChildReport {
 constexpr int32_t kReportHeld = -1;
 constexpr int32_t kReportExec = -2;
 constexpr int32_t kReportForked = -3;
+// The child's name (comm) from its kReportExec until execve replaces it with the program's.
+constexpr char kExecName[] = "nsbox-execve";
 
 // Everything the child reads. Built by the parent, never written after clone.
 struct ChildContext {

@@ -234,7 +234,29 @@ struct Child {
     CloseReport();
     FreeSetupMemory();
     if (failed) Emit(EVENT_FAILED, failure.step, failure.err, failure.sysop);
-    else if (exec_started) Emit(EVENT_EXEC);
+    else if (exec_started && !KilledInExecve()) Emit(EVENT_EXEC);
+  }
+
+  // EOF after the exec notice: execve succeeded (the close-on-exec pipe closed), or the
+  // process was killed inside it. Alive, or ended by exit(): it ran the program. Killed by a
+  // signal: by its name (comm, still readable in a zombie), before the program or after.
+  bool KilledInExecve() {
+    siginfo_t si{};
+    if (waitid(static_cast<idtype_t>(P_PIDFD), pidfd.get(), &si, WEXITED | WNOHANG | WNOWAIT | __WALL) != 0 || si.si_pid == 0) return false;
+    if (si.si_code != CLD_KILLED && si.si_code != CLD_DUMPED) return false;
+    char path[40], stat[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    ssize_t n = read(fd, stat, sizeof stat - 1);
+    close(fd);
+    if (n <= 0) return false;
+    stat[n] = '\0';
+    // "<pid> (<comm>) <state> …": comm is at most 15 characters, so its ')' is in the buffer.
+    const char* open_paren = strchr(stat, '(');
+    if (open_paren == nullptr) return false;
+    size_t len = strlen(kExecName);
+    return strncmp(open_paren + 1, kExecName, len) == 0 && open_paren[1 + len] == ')';
   }
 
   // uv_poll_stop takes the fd out of epoll at once, so it can be closed now: a long-running

@@ -101,6 +101,22 @@ describe.each(STRATEGIES)('spawn failures ($name)', ({ internals }) => {
     expect(await expectNoLeaks(before)).toEqual([]);
   });
 
+  it('a child killed inside execve itself (a seccomp filter that kills execve) is never reported as started either; one that exec\'d and then died is', async () => {
+    const before = openFds();
+    const EXECVE = 59; // x86-64
+    const killExecve = assemble([load(SECCOMP_DATA.nr), jumpIfEqual(EXECVE, 0, 1), ret(SECCOMP_RET_KILL_PROCESS), ret(SECCOMP_RET_ALLOW)]);
+    const error = await spawnWith({
+      command: ['/bin/true'],
+      stdio: ['pipe', 'pipe', 'pipe'],
+      plan: [{ op: 'noNewPrivileges' }, { op: 'seccomp', filter: killExecve }],
+    }, internals).then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_NSBOX_CHILD_LOST', signal: 'SIGSYS' });
+    // The program ran, then a signal ended it at once: started, then exited by that signal.
+    const started = await spawnWith({ command: ['/bin/sh', '-c', 'kill -KILL $$'], stdio: 'ignore' }, internals);
+    expect(await started.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await expectNoLeaks(before)).toEqual([]);
+  });
+
   it('a stdio entry naming a closed fd is EBADF at step stdio, before anything is cloned', async () => {
     const fd = fs.openSync('/dev/null', 'r');
     fs.closeSync(fd);
