@@ -56,10 +56,21 @@ function threadedHint(error: NsboxSystemError, types: readonly NamespaceType[]):
  *
  * @example unshare(['uts']); sethostname('box');
  */
+let movedMainThread = false;
+/**
+ * Whether unshare() or setns() has moved Node's main thread: libuv's pool threads are still
+ * where the process started, so a child must then be cloned from the main thread (spawn's
+ * pool-thread clone would give it the old namespaces).
+ */
+export function mainThreadMoved(): boolean {
+  return movedMainThread;
+}
+
 export function unshare(types: NamespaceType | readonly NamespaceType[]): void {
   const list = namespaceTypes('types', types);
   try {
     native.unshare(namespaceFlags(list));
+    movedMainThread = true;
   } catch (e) {
     throw e instanceof NsboxSystemError ? withHint(e, threadedHint(e, list)) : e;
   }
@@ -98,6 +109,7 @@ export function setns(target: SetnsTarget, types?: NamespaceType | readonly Name
   }
   try {
     native.setns(fd, namespaceFlags(list));
+    movedMainThread = true;
   } catch (e) {
     if (!(e instanceof NsboxSystemError)) throw e;
     if (typeof target === 'string') e.path = target;

@@ -6,7 +6,7 @@ import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import type { ChildEvent, NativeSpawnOptions, NativeSpawnResult } from '../types/native';
 import { abortError, InvalidArgValueError, NsboxSystemError, StateError, namespaceHint, withHint } from './errors';
-import { namespaceFlags, namespaceTypes, type NamespaceType } from './namespaces';
+import { mainThreadMoved, namespaceFlags, namespaceTypes, type NamespaceType } from './namespaces';
 import { CGROUP2_SUPER_MAGIC } from './cgroup/discover';
 import { native } from './native';
 import { refillNetns, sysfsTemplate, takeNetns } from './netns-pool';
@@ -422,8 +422,9 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
     }
     const listener = (event: ChildEvent, a: number, b: number, c: number) => onEvent(event, a, b, c);
     // The addon clones with CLONE_VM|CLONE_VFORK on x86_64 only (process.cc kHaveVmClone);
-    // elsewhere the clone is synchronous, and spawnAsync refuses it.
-    if (internals.async && nativeOptions.vfork && process.arch === 'x64') {
+    // elsewhere the clone is synchronous, and spawnAsync refuses it. A pool thread is in the
+    // namespaces the process started in: not once unshare()/setns() moved the main thread.
+    if (internals.async && nativeOptions.vfork && process.arch === 'x64' && !mainThreadMoved()) {
       const done = spawnOnPool(plan.buffer, nativeOptions, listener);
       // The addon holds its own copies of the fds until the clone is done: ours go now (a
       // worker ended before then would never run the finally below).

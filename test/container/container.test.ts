@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Container, type ContainerOptions } from '../../lib/container/index';
 import { DEFAULT_CAPABILITIES, DEFAULT_MASKED_PATHS } from '../../lib/container/defaults';
 import { stagingDir } from '../../lib/container/filesystem';
-import { CGROUP_ROOT, isRoot, rmTmp, testName, text, tmpDir } from '../helpers/env';
+import { CGROUP_ROOT, isRoot, REGISTER_TS, repoRoot, rmTmp, testName, text, tmpDir } from '../helpers/env';
+import { execFileSync } from 'node:child_process';
 import { PROBE_BIN, parseProbe, type ProbeReport } from '../helpers/probe-program';
 import { removeSharedBusyboxRootfs, sharedBusyboxRootfs } from '../helpers/rootfs';
 import { capabilityNames } from '../../lib/capabilities';
@@ -523,6 +524,23 @@ describe('Container.run as root (CLONE_VM|CLONE_VFORK)', () => {
 });
 
 describe('Container.run with others in flight (the clone on a pool thread)', () => {
+  it.skipIf(!isRoot)("after unshare() moved Node's main thread, runs in flight are cloned from it, not from a pool thread in the old namespaces", () => {
+    // In a Node process of its own: the move is for good.
+    const script = `
+      const fs = require('node:fs');
+      const { unshare } = require(${JSON.stringify(path.join(repoRoot, 'lib', 'namespaces.ts'))});
+      const { Container } = require(${JSON.stringify(path.join(repoRoot, 'lib', 'container', 'index.ts'))});
+      (async () => {
+        await fs.promises.readFile('/proc/self/stat'); // libuv's pool threads start here, before the move
+        unshare(['net']);
+        const mine = fs.readlinkSync('/proc/thread-self/ns/net');
+        const runs = await Promise.all([1, 2, 3].map(() => Container.run({ command: ['/bin/sh', '-c', 'readlink /proc/self/ns/net'], network: 'host' })));
+        console.log(JSON.stringify({ mine, theirs: runs.map((r) => r.stdout.trim()) }));
+      })();`;
+    const out = JSON.parse(execFileSync(process.execPath, ['-r', REGISTER_TS, '-e', script], { encoding: 'utf8', timeout: 20_000 }));
+    expect(out.theirs).toEqual([out.mine, out.mine, out.mine]);
+  });
+
   it('a container held before its start keeps no pipe of runs cloned beside it: they finish while it waits', async () => {
     // The held clone copies Node's fds while the runs' pipes are open (made on Node's thread,
     // cloned on the pool's); it must close them, not keep them until its exec.
