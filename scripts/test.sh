@@ -7,7 +7,9 @@ repo=$(pwd)
 bash scripts/setup.sh
 results=$(mktemp -d /tmp/nsbox-results.XXXXXX)
 chmod 777 "$results"
-trap 'rm -rf "$results"' EXIT
+home="" view=""
+# Whatever fails (set -e), the temp dirs go: the unprivileged pass's too.
+trap 'rm -rf "$results"; [ -z "$home" ] || rm -rf "$home"; [ -z "$view" ] || rmdir "$view" 2>/dev/null || true' EXIT
 vitest_args=(--reporter=default --reporter=json)
 
 echo "== type check (lib and tests)"
@@ -31,8 +33,6 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
     exec setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$@"
   ' _ "$repo" "$view" env HOME="$home" NSBOX_TEST_UNPRIVILEGED=1 \
     npx --no-install vitest run "${vitest_args[@]}" --outputFile.json="$results/unprivileged.json"
-  rmdir "$view"
-  rm -rf "$home"
 else
   echo "== unprivileged pass skipped: it needs root to switch to uid 65534"
 fi
