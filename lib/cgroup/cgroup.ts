@@ -537,25 +537,23 @@ export function waitForState(dir: string, want: (s: GroupState) => boolean, opti
   const file = path.join(dir, 'cgroup.events');
   let cancel = (_error?: unknown) => {};
   const done = new Promise<void>((resolve, reject) => {
-    const signals = [options.signal, options.timeout === undefined ? undefined : AbortSignal.timeout(options.timeout)]
-      .filter((s): s is AbortSignal => s !== undefined);
-    const signal = signals.length ? AbortSignal.any(signals) : undefined;
+    // The timeout is a timer of our own, not AbortSignal.timeout(): combined through
+    // AbortSignal.any, nothing but a weak reference keeps that signal, and a garbage
+    // collection during the wait took it and its timer with it (the wait never ended).
+    const signal = options.signal;
+    let timer: NodeJS.Timeout | undefined;
     let finished = false;
     let watcher: fs.FSWatcher | undefined;
     const finish = (error?: unknown) => {
       if (finished) return;
       finished = true;
       watcher?.close();
+      clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       if (error === undefined) resolve();
       else reject(error);
     };
-    const onAbort = () => {
-      const reason = signal?.reason as Error | undefined;
-      finish(reason?.name === 'TimeoutError'
-        ? new StateError('ERR_NSBOX_CGROUP_TIMEOUT', `the cgroup ${dir} was not ${what} within ${options.timeout} ms`)
-        : reason);
-    };
+    const onAbort = () => finish(signal?.reason);
     cancel = (error?: unknown) => finish(error);
     const check = () => {
       fsp.readFile(file, 'utf8').then((text) => {
@@ -564,6 +562,9 @@ export function waitForState(dir: string, want: (s: GroupState) => boolean, opti
     };
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort);
+    if (options.timeout !== undefined) {
+      timer = setTimeout(() => finish(new StateError('ERR_NSBOX_CGROUP_TIMEOUT', `the cgroup ${dir} was not ${what} within ${options.timeout} ms`)), options.timeout);
+    }
     try {
       watcher = fs.watch(file, check);
       watcher.on('error', (e) => finish(e));

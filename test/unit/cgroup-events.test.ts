@@ -4,6 +4,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitForState } from '../../lib/cgroup/cgroup';
 import { CgroupEvents, flushEvents, type CgroupEvent } from '../../lib/cgroup/events';
@@ -84,5 +86,19 @@ describe('waitForState', () => {
     await wait;
     expect(done).toBe(true);
     await expect(waitForState(dir, (s) => !s.populated, { timeout: 30 }, 'empty').done).rejects.toMatchObject({ code: 'ERR_NSBOX_CGROUP_TIMEOUT' });
+  });
+
+  it('rejects at its timeout even when garbage is collected during the wait', async () => {
+    const dir = group({ 'cgroup.events': 'populated 1\nfrozen 0\n' });
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const collect = setInterval(gc, 1);
+    try {
+      for (let i = 0; i < 5; i++) {
+        await expect(waitForState(dir, (s) => !s.populated, { timeout: 30 }, 'empty').done).rejects.toMatchObject({ code: 'ERR_NSBOX_CGROUP_TIMEOUT' });
+      }
+    } finally {
+      clearInterval(collect);
+    }
   });
 });
