@@ -144,6 +144,33 @@ function containerOptions(values: ReturnType<typeof parseRunOptions>, command: s
   };
 }
 
+/** The flag each option comes from. */
+const FLAGS: Record<string, string> = {
+  command: 'the command', rootfs: '--rootfs/--read-only/--overlay', resources: '--memory/--pids/--cpus', network: '--network',
+  user: '--user', hostname: '--hostname', env: '--env', cwd: '--workdir', capabilities: '--cap-add/--cap-drop',
+  seccomp: '--seccomp', timeout: '--timeout', terminalSize: '--tty',
+};
+
+/**
+ * An ERR_INVALID_ARG_* / ERR_OUT_OF_RANGE error about an option, said as the flag it came
+ * from: "'--workdir tmp' (as options.cwd)"; mounts by their -v/--tmpfs.
+ */
+function namedAsFlag(e: unknown, values: ReturnType<typeof parseRunOptions>): unknown {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (!(e instanceof Error) || (code !== 'ERR_INVALID_ARG_VALUE' && code !== 'ERR_INVALID_ARG_TYPE' && code !== 'ERR_OUT_OF_RANGE')) return e;
+  const m = /(["'])(options\.([A-Za-z]+)(?:\[(\d+)\])?[^"']*)\1/.exec(e.message);
+  if (!m) return e;
+  let flag = FLAGS[m[3]];
+  if (m[3] === 'mounts' && m[4] !== undefined) {
+    const i = Number(m[4]);
+    const volumes = values.volume ?? [];
+    flag = i < volumes.length ? `--volume ${volumes[i]}` : `--tmpfs ${(values.tmpfs ?? [])[i - volumes.length] ?? ''}`.trim();
+  }
+  if (flag === undefined) return e;
+  e.message = e.message.replace(m[0], `${m[1]}${flag}${m[1]} (as ${m[2]})`);
+  return e;
+}
+
 /** Whether the process catches `signal` (/proc/PID/status SigCgt): a pid 1 that does not never sees it. */
 function catches(pid: number, signal: NodeJS.Signals): boolean {
   try {
@@ -266,7 +293,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`nsbox: ${(e as Error).message}\n`);
       return err.code === 'ENOENT' ? 127 : 126;
     }
-    throw e;
+    throw values.bundle === undefined ? namedAsFlag(e, values) : e;
   } finally {
     for (const s of signals) process.off(s, onSignal);
     if (rawMode) process.stdin.setRawMode(false);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { CAPABILITIES, type Capability } from '../capabilities';
 import type { CgroupResources } from '../cgroup/resources';
 import { resourceWrites } from '../cgroup/resources';
+import { bytes } from '../cgroup/units';
 import { InvalidArgValueError, OutOfRangeError } from '../errors';
 import { checkHostname } from '../identity';
 import { RLIMITS, type RlimitResource, type RlimitValue } from '../plan';
@@ -29,7 +30,7 @@ export interface BindMount {
 export interface TmpfsMount {
   type: 'tmpfs';
   target: string;
-  /** Bytes, or a string with a unit ('64M', '1G'). @default half of RAM (the kernel's default) */
+  /** Bytes, or a string with a unit as memory limits take ('64M', '64MB', '1.5G'; binary units). @default half of RAM (the kernel's default) */
   size?: number | string;
   /** @default 0o1777 */
   mode?: number;
@@ -207,8 +208,10 @@ function hostPath(name: string, value: unknown): string {
 function sizeData(name: string, value: unknown): string {
   if (typeof value === 'number') return `size=${v.integer(name, value, 4096, Number.MAX_SAFE_INTEGER)}`;
   const s = v.string(name, value);
-  if (!/^\d+[kmgKMG]?$/.test(s)) throw new InvalidArgValueError(name, value, "must be a byte count or a number with k, m or g ('64m')");
-  return `size=${s.toLowerCase()}`;
+  // tmpfs's own form as it is ('64m'); the other sizes memory limits take ('64MB', '1.5G',
+  // '512KiB': binary units) as bytes.
+  if (/^\d+[kmgKMG]?$/.test(s)) return `size=${s.toLowerCase()}`;
+  return `size=${v.integer(name, bytes(name, s, { max: false }), 4096, Number.MAX_SAFE_INTEGER)}`;
 }
 
 function mountOf(name: string, value: unknown): NormalMount {

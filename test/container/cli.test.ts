@@ -38,7 +38,7 @@ describe('nsbox run', () => {
   });
 
   it('bind mounts, tmpfs, read-only root, network none', async () => {
-    const r = await nsbox(['run', '--read-only', '-v', `${repoRoot}:/src:ro`, '--tmpfs', '/scratch:1m', '--network', 'none', '--', '/bin/sh', '-c',
+    const r = await nsbox(['run', '--read-only', '-v', `${repoRoot}:/src:ro`, '--tmpfs', '/scratch:1MB', '--network', 'none', '--', '/bin/sh', '-c',
       'test -f /src/package.json && echo bound; touch /x 2>/dev/null || echo ro-root; touch /scratch/y && echo tmpfs; ls /sys/class/net']);
     expect(r.stdout).toBe('bound\nro-root\ntmpfs\nlo\n');
   });
@@ -55,6 +55,9 @@ describe('nsbox run', () => {
       expect(await nsbox(['run', ...bad, '--', 'true']), bad.join(' ')).toMatchObject({ code: 125, stderr: expect.stringMatching(/^nsbox: /) });
     }
     expect(await nsbox(['runn'])).toMatchObject({ code: 125, stderr: expect.stringContaining("unknown command 'runn'") });
+    // An option the API refuses is named as its flag.
+    expect((await nsbox(['run', '-w', 'tmp', '--', 'true'])).stderr).toContain("'--workdir' (as options.cwd)");
+    expect((await nsbox(['run', '--tmpfs', '/a', '-v', '/tmp:rel', '--', 'true'])).stderr).toContain("'--volume /tmp:rel' (as options.mounts[0].target)");
   });
 
   it("nsbox's options end at the command: what follows is the command's", async () => {
