@@ -27,7 +27,9 @@
 # The kernel is downloaded once (apt-get download) into .vm/ (git-ignored) and reused.
 # Environment: NSBOX_VM_TIMEOUT (seconds, default 900), NSBOX_VM_MEM (MiB, default 2048),
 # NSBOX_VM_CPUS (default 2), NSBOX_VM_KERNEL (a Debian suite whose cloud kernel to boot, e.g.
-# trixie-backports; default: the one this machine's apt sources offer).
+# trixie-backports; default: the one this machine's apt sources offer), NSBOX_VM_TCG_THREAD
+# (single: every vCPU on one host thread, which cannot run code another vCPU is patching; a
+# 6.12 guest once died of an int3 left by live kernel patching under multi-threaded TCG).
 set -euo pipefail
 t_start=$(date +%s.%N)
 
@@ -349,7 +351,7 @@ t0=$(date +%s.%N)
 log="$work/console.log"
 set +e
 timeout --foreground --kill-after=10 "$timeout_s" qemu-system-x86_64 \
-  -accel tcg -cpu "${NSBOX_VM_QEMU_CPU:-qemu64}" -m "${NSBOX_VM_MEM:-2048}" -smp "${NSBOX_VM_CPUS:-2}" \
+  -accel "tcg${NSBOX_VM_TCG_THREAD:+,thread=$NSBOX_VM_TCG_THREAD}" -cpu "${NSBOX_VM_QEMU_CPU:-qemu64}" -m "${NSBOX_VM_MEM:-2048}" -smp "${NSBOX_VM_CPUS:-2}" \
   -nographic -no-reboot -nodefaults -serial stdio \
   -kernel "$kdir/vmlinuz" -initrd "$work/initrd" \
   -append "console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off" \

@@ -482,7 +482,8 @@ describe.skipIf(delegation)(`a delegated subtree${delegation ? ` (skipped: ${del
         r.max = fs.readFileSync(job.path + '/hugetlb.2MB.max', 'utf8').trim();
         const c = await spawn({ command: ['cat', '/proc/self/cgroup'], cgroup: job, stdio: ['ignore', 'pipe', 'inherit'] });
         let out = ''; c.stdout.on('data', (d) => (out += d));
-        r.exit = await c.exited; r.born = c.bornInCgroup; r.cgroup = out.split('\\n').find((l) => l.startsWith('0::'));
+        const ended = new Promise((resolve) => c.stdout.on('close', resolve)); // the exit may come before the last bytes
+        r.exit = await c.exited; await ended; r.born = c.bornInCgroup; r.cgroup = out.split('\\n').find((l) => l.startsWith('0::'));
         const sleeper = await spawn({ command: ['sleep', '30'], cgroup: job, stdio: 'ignore' });
         await job.remove({ kill: true }); // cgroup.kill, owned by this user, 0200
         r.sleeper = (await sleeper.exited).signal;
