@@ -39,8 +39,9 @@ fi
 
 # Real cgroup v2 controllers (this host's hierarchy is hybrid): Debian 12's cloud kernel, then
 # Debian 13's (a newer kernel: mounts cloned from templates, memory.peak resets...). Both with
-# single-threaded TCG: under multi-threaded TCG a 6.12 guest once died of an int3 its own
-# live code patching left (an emulator race, not the suite's); the suite takes ~35 s either way.
+# single-threaded TCG: under multi-threaded TCG a 6.12 guest once oopsed on an int3 in the
+# scheduler, idle CPU, nothing of the suite's on its stack (most likely a vCPU running code
+# another was live-patching); the suite takes ~35 s either way.
 export NSBOX_VM_TCG_THREAD=single
 echo "== cgroup v2 suite in a VM (qemu TCG, Debian 12's cloud kernel)"
 bash scripts/vm-test.sh --json "$results/vm.json" test/cgroup test/container/resources.test.ts

@@ -28,8 +28,8 @@
 # Environment: NSBOX_VM_TIMEOUT (seconds, default 900), NSBOX_VM_MEM (MiB, default 2048),
 # NSBOX_VM_CPUS (default 2), NSBOX_VM_KERNEL (a Debian suite whose cloud kernel to boot, e.g.
 # trixie-backports; default: the one this machine's apt sources offer), NSBOX_VM_TCG_THREAD
-# (single: every vCPU on one host thread, which cannot run code another vCPU is patching; a
-# 6.12 guest once died of an int3 left by live kernel patching under multi-threaded TCG).
+# (single: every vCPU on one host thread; under multi-threaded TCG a 6.12 guest once oopsed
+# on an int3 in its scheduler, most likely a vCPU running code another was live-patching).
 set -euo pipefail
 t_start=$(date +%s.%N)
 
