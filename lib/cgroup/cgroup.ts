@@ -155,7 +155,8 @@ function enableControllersNow(top: string, parent: string, controllers: readonly
 /** A name under the parent: relative, no `..`, no empty parts. */
 function groupName(value: unknown): string {
   const name = v.string('name', value);
-  if (name.startsWith('/')) return path.normalize(name);
+  // No trailing '/': a group's path is compared with others' (`${path}/` below it).
+  if (name.startsWith('/')) return path.normalize(name).replace(/(.)\/+$/, '$1');
   if (name.split('/').some((p) => p === '' || p === '.' || p === '..')) {
     throw new InvalidArgValueError('name', name, "must be an absolute path in the cgroup2 mount, or a relative one without '.', '..' or empty parts");
   }
@@ -260,7 +261,7 @@ export class Cgroup {
 
   /** An existing group, by its path in the cgroup2 mount. */
   static open(dir: string): Cgroup {
-    const p = path.normalize(v.absolutePath('path', dir));
+    const p = path.normalize(v.absolutePath('path', dir)).replace(/(.)\/+$/, '$1');
     let type: number;
     try {
       type = fs.statfsSync(p).type;
@@ -269,6 +270,10 @@ export class Cgroup {
     }
     if (type !== CGROUP2_SUPER_MAGIC) throw new CgroupUnavailableError(`${p} is not a group in a cgroup v2 hierarchy`);
     const { mount, mode } = cgroup2();
+    // A group is a directory below the root (which cannot be removed, frozen or killed).
+    if (p === mount || !fs.statSync(p).isDirectory()) {
+      throw new InvalidArgValueError('path', dir, `must be a group: a directory below the cgroup2 mount ${mount}, not ${p === mount ? 'its root' : 'a file'}`);
+    }
     return new Cgroup(p, mount, mode);
   }
 
@@ -383,6 +388,8 @@ export class Cgroup {
   }
 
   async #setFrozen(frozen: boolean, options: WaitOptions): Promise<void> {
+    // Aborted already: nothing is written.
+    if (options.signal?.aborted) throw options.signal.reason;
     const wait = waitForState(this.path, (s) => s.frozen === frozen, options, frozen ? 'frozen' : 'thawed');
     // It may fail before anyone awaits it (the group removed under the watch): the write's
     // error is then the one reported.
@@ -429,6 +436,8 @@ export class Cgroup {
     if (options.kill !== undefined) v.boolean('options.kill', options.kill);
     waitOptions(options);
     if (this.#removed) return;
+    // Aborted already: nothing is killed or removed.
+    if (options.signal?.aborted) throw options.signal.reason;
     // An empty leaf nobody watches goes at once: one rmdir (what a container's delete needs),
     // synchronous as creation is.
     if (!hasOpenEvents(this.path)) {

@@ -233,6 +233,23 @@ describe.skipIf(!isRoot || !mount)(`cgroup v2${!isRoot ? ' (skipped: needs root 
     expect(out).toMatchObject({ code: 0, stdout: 'survived, net fds left: 0\n' });
   });
 
+  it('an already aborted signal writes nothing (freeze leaves it thawed, remove leaves it and its process); open() takes only a group, with or without a trailing slash', async () => {
+    const g = await group();
+    const child = await spawn({ command: ['sleep', '30'], cgroup: g, stdio: 'ignore' });
+    const aborted = AbortSignal.abort();
+    await expect(g.freeze({ signal: aborted })).rejects.toMatchObject({ name: 'AbortError' });
+    expect(fs.readFileSync(path.join(g.path, 'cgroup.freeze'), 'utf8').trim()).toBe('0');
+    await expect(g.remove({ kill: true, signal: aborted })).rejects.toMatchObject({ name: 'AbortError' });
+    expect(await g.procs()).toEqual([child.pid]);
+    for (const p of [mount!, path.join(g.path, 'cgroup.procs')]) expect(() => Cgroup.open(p), p).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    const slashed = Cgroup.open(`${g.path}/`);
+    expect(slashed.path).toBe(g.path);
+    const fd = slashed.fd;
+    await g.remove({ kill: true });
+    expect(await child.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(openFds().has(fd)).toBe(false); // the same group: closed with it
+  });
+
   it('a refused create of a/b/c removes every level it made; removing a group closes the fds of every object for it or below, not of a sibling sharing its prefix', async () => {
     const parent = await group();
     const error = await Cgroup.create('a/b/c', { parent: parent.path, resources: { raw: { 'cgroup.max.depth': 'deep' } } }).catch((e: unknown) => e);
