@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Container, type ContainerMount, type ContainerOptions } from './container/index';
+import { renameOptionError } from './errors';
 import { signalNumber } from './signals';
 
 const USAGE = `Usage: nsbox run [options] [--] command [args…]
@@ -151,24 +152,13 @@ const FLAGS: Record<string, string> = {
   seccomp: '--seccomp', timeout: '--timeout', terminalSize: '--tty',
 };
 
-/**
- * An ERR_INVALID_ARG_* / ERR_OUT_OF_RANGE error about an option, said as the flag it came
- * from: "'--workdir tmp' (as options.cwd)"; mounts by their -v/--tmpfs.
- */
+/** An error about an option, said as the flag it came from: "'--workdir' (as options.cwd)"; mounts by their -v/--tmpfs. */
 function namedAsFlag(e: unknown, values: ReturnType<typeof parseRunOptions>): unknown {
-  const code = (e as { code?: unknown } | null)?.code;
-  if (!(e instanceof Error) || (code !== 'ERR_INVALID_ARG_VALUE' && code !== 'ERR_INVALID_ARG_TYPE' && code !== 'ERR_OUT_OF_RANGE')) return e;
-  const m = /(["'])(options\.([A-Za-z]+)(?:\[(\d+)\])?[^"']*)\1/.exec(e.message);
-  if (!m) return e;
-  let flag = FLAGS[m[3]];
-  if (m[3] === 'mounts' && m[4] !== undefined) {
-    const i = Number(m[4]);
+  return renameOptionError(e, (key, i) => {
+    if (key !== 'mounts' || i === undefined) return FLAGS[key];
     const volumes = values.volume ?? [];
-    flag = i < volumes.length ? `--volume ${volumes[i]}` : `--tmpfs ${(values.tmpfs ?? [])[i - volumes.length] ?? ''}`.trim();
-  }
-  if (flag === undefined) return e;
-  e.message = e.message.replace(m[0], `${m[1]}${flag}${m[1]} (as ${m[2]})`);
-  return e;
+    return i < volumes.length ? `--volume ${volumes[i]}` : `--tmpfs ${(values.tmpfs ?? [])[i - volumes.length] ?? ''}`.trim();
+  });
 }
 
 /** Whether the process catches `signal` (/proc/PID/status SigCgt): a pid 1 that does not never sees it. */

@@ -48,6 +48,21 @@ export function systemError(errno: number, syscall: string, path?: string, dest?
   return new NsboxSystemError(errno, syscall, path, dest);
 }
 
+/**
+ * An ERR_INVALID_ARG_* / ERR_OUT_OF_RANGE error about an option (`'options.cwd'`), renamed to
+ * say where that option came from: "'<name>' (as options.cwd)". `nameOf` gets the option's key
+ * and index (`options.mounts[3].target` → 'mounts', 3) and returns the name, or undefined to
+ * leave the error as it is. Returns the error.
+ */
+export function renameOptionError(e: unknown, nameOf: (key: string, index: number | undefined) => string | undefined): unknown {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (!(e instanceof Error) || (code !== 'ERR_INVALID_ARG_VALUE' && code !== 'ERR_INVALID_ARG_TYPE' && code !== 'ERR_OUT_OF_RANGE')) return e;
+  const m = /(["'])(options\.([A-Za-z]+)(?:\[(\d+)\])?[^"']*)\1/.exec(e.message);
+  const name = m ? nameOf(m[3], m[4] === undefined ? undefined : Number(m[4])) : undefined;
+  if (m && name !== undefined) e.message = e.message.replace(m[0], `${m[1]}${name}${m[1]} (as ${m[2]})`);
+  return e;
+}
+
 /** Adds a hint and returns the error: `throw withHint(err, '…')`. */
 export function withHint<E extends NsboxSystemError>(error: E, hint: string | undefined): E {
   if (hint) {

@@ -421,10 +421,10 @@ export async function spawnWith(options: SpawnOptions, internals: SpawnInternals
       nativeOptions.cgroupFd = cgroupFd;
     }
     const listener = (event: ChildEvent, a: number, b: number, c: number) => onEvent(event, a, b, c);
-    // The addon clones with CLONE_VM|CLONE_VFORK on x86_64 only (process.cc kHaveVmClone);
-    // elsewhere the clone is synchronous, and spawnAsync refuses it. A pool thread is in the
-    // namespaces the process started in: not once unshare()/setns() moved the main thread.
-    if (internals.async && nativeOptions.vfork && process.arch === 'x64' && !mainThreadMoved()) {
+    // Only where the addon clones with CLONE_VM (native.vmClone; elsewhere spawnAsync refuses
+    // the job), and while the pool threads are in the main thread's namespaces: not once
+    // unshare()/setns() moved it.
+    if (internals.async && nativeOptions.vfork && native.vmClone && !mainThreadMoved()) {
       const done = spawnOnPool(plan.buffer, nativeOptions, listener);
       // The addon holds its own copies of the fds until the clone is done: ours go now (a
       // worker ended before then would never run the finally below).

@@ -28,6 +28,7 @@ Napi::Value PidfdOpen(const Napi::CallbackInfo& info);
 Napi::Value PidfdSendSignal(const Napi::CallbackInfo& info);
 Napi::Value Spawn(const Napi::CallbackInfo& info);
 Napi::Value SpawnAsync(const Napi::CallbackInfo& info);
+bool HaveVmClone();
 Napi::Value ChildRef(const Napi::CallbackInfo& info);
 Napi::Value ChildRelease(const Napi::CallbackInfo& info);
 // cgroup.cc
@@ -97,6 +98,8 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
       {"recvFd", RecvFd},
   };
   for (const Entry& e : table) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
+  // Whether this build clones with CLONE_VM (x86_64): vfork spawns, and so spawnAsync, need it.
+  exports.Set("vmClone", Napi::Boolean::New(env, HaveVmClone()));
   return exports;
 }
 

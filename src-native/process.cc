@@ -909,6 +909,8 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
 
 // spawnAsync(plan, options, onEvent, onDone(error, result)): spawn with the clone on a libuv
 // pool thread. The options' fds (cgroupFd, netnsFd, stdio) must stay open until onDone.
+bool HaveVmClone() { return kHaveVmClone; }
+
 Napi::Value SpawnAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4 || !info[0].IsTypedArray() || !info[1].IsObject() || !info[2].IsFunction() || !info[3].IsFunction()) {

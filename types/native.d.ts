@@ -118,6 +118,8 @@ export interface NativeAddon {
    * the child has exec'd); onDone gets spawn's result or its error. The fds in options (cgroupFd,
    * netnsFd, stdio) must stay open until then.
    */
+  /** This build clones with CLONE_VM (x86_64 only): vfork spawns, and spawnAsync, need it. */
+  readonly vmClone: boolean;
   spawnAsync(plan: Uint8Array, options: NativeSpawnOptions, onEvent: NativeChildListener,
     onDone: (error: Error | null, result: NativeSpawnResult | undefined) => void): void;
   childRef(pidfd: number, ref: boolean): void;

@@ -396,13 +396,11 @@ export class Cgroup {
     wait.done.catch(() => undefined);
     this.#waits.add(wait.cancel);
     try {
-      try {
-        await write(path.join(this.path, 'cgroup.freeze'), frozen ? '1' : '0');
-      } catch (e) {
-        wait.cancel();
-        throw e;
-      }
+      await write(path.join(this.path, 'cgroup.freeze'), frozen ? '1' : '0');
       await wait.done;
+    } catch (e) {
+      wait.cancel(); // the watch of a failed write (after a failed wait: nothing left to end)
+      throw e;
     } finally {
       this.#waits.delete(wait.cancel);
     }

@@ -12,7 +12,7 @@ import { hostFacts } from '../cgroup/controllers/common';
 import { cgroupHost } from '../cgroup/discover';
 import type { CgroupResources, CpuResources, IoDeviceLimit, MemoryResources } from '../cgroup/resources';
 import { bytes, formatList } from '../cgroup/units';
-import { fsError, InvalidArgValueError, OciUnsupportedError, OutOfRangeError } from '../errors';
+import { fsError, InvalidArgValueError, OciUnsupportedError, OutOfRangeError, renameOptionError } from '../errors';
 import { RLIMITS, type RlimitResource, type RlimitValue } from '../plan';
 import type { LinuxSeccomp } from '../seccomp/types';
 import type { IdMapping } from '../spawn';
@@ -875,19 +875,15 @@ const SPEC_FIELDS: Record<string, string> = {
 };
 
 /**
- * An ERR_INVALID_ARG_* / ERR_OUT_OF_RANGE error about an option that came from the bundle
- * (not from `overrides`), renamed to say the config.json field: "'<file>: linux.sysctl'
- * (options.sysctl)". Other errors come back as they are.
+ * An error about an option that came from the bundle (not from `overrides`), renamed to say
+ * the config.json field: "'<file>: linux.sysctl' (as options.sysctl)".
  */
 function renameForBundle(e: unknown, file: string, mountIndex: readonly number[], overrides: readonly string[]): unknown {
-  const code = (e as { code?: unknown } | null)?.code;
-  if (!(e instanceof Error) || (code !== 'ERR_INVALID_ARG_VALUE' && code !== 'ERR_INVALID_ARG_TYPE' && code !== 'ERR_OUT_OF_RANGE')) return e;
-  const m = /(["'])(options\.([A-Za-z]+)(?:\[(\d+)\])?[^"']*)\1/.exec(e.message);
-  if (!m || overrides.includes(m[3])) return e;
-  const field = m[3] === 'mounts' && m[4] !== undefined && mountIndex[Number(m[4])] !== undefined ? `mounts[${mountIndex[Number(m[4])]}]` : SPEC_FIELDS[m[3]];
-  if (field === undefined) return e;
-  e.message = e.message.replace(m[0], `${m[1]}${file}: ${field}${m[1]} (as ${m[2]})`);
-  return e;
+  return renameOptionError(e, (key, i) => {
+    if (overrides.includes(key)) return undefined;
+    const field = key === 'mounts' && i !== undefined && mountIndex[i] !== undefined ? `mounts[${mountIndex[i]}]` : SPEC_FIELDS[key];
+    return field === undefined ? undefined : `${file}: ${field}`;
+  });
 }
 
 /**

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NsboxSystemError, unshare, setns } from '../../lib/index';
 import { spawnWith, type SpawnOptions, type SpawnInternals } from '../../lib/spawn';
+import type { Step } from '../../lib/plan';
 import { SECCOMP_DATA, SECCOMP_RET_ALLOW, SECCOMP_RET_KILL_PROCESS, assemble, jumpIfEqual, load, ret } from '../helpers/bpf';
 import { STRATEGIES, isRoot, ns, rmTmp, tmpDir } from '../helpers/env';
 import { expectNoLeaks, openFds } from '../helpers/proc';
@@ -87,15 +88,16 @@ describe.each(STRATEGIES)('spawn failures ($name)', ({ internals }) => {
     expect(e).toMatchObject({ code: 'EACCES', step: 'exec', stepIndex: 1 });
   });
 
+  /** What spawning /bin/true rejects with when a seccomp filter kills system call `nr` (x86-64 numbers), after `after`. */
+  const killedAt = (nr: number, after: Step[] = []) => spawnWith({
+    command: ['/bin/true'],
+    stdio: ['pipe', 'pipe', 'pipe'],
+    plan: [{ op: 'noNewPrivileges' }, { op: 'seccomp', filter: assemble([load(SECCOMP_DATA.nr), jumpIfEqual(nr, 0, 1), ret(SECCOMP_RET_KILL_PROCESS), ret(SECCOMP_RET_ALLOW)]) }, ...after],
+  }, internals).then(() => undefined, (e: unknown) => e);
+
   it('a child killed before exec (a seccomp filter that kills chdir) is never reported as started', async () => {
     const before = openFds();
-    const CHDIR = 80; // x86-64
-    const killChdir = assemble([load(SECCOMP_DATA.nr), jumpIfEqual(CHDIR, 0, 1), ret(SECCOMP_RET_KILL_PROCESS), ret(SECCOMP_RET_ALLOW)]);
-    const error = await spawnWith({
-      command: ['/bin/true'],
-      stdio: ['pipe', 'pipe', 'pipe'],
-      plan: [{ op: 'noNewPrivileges' }, { op: 'seccomp', filter: killChdir }, { op: 'chdir', path: '/' }],
-    }, internals).then(() => undefined, (e: unknown) => e);
+    const error = await killedAt(80 /* chdir */, [{ op: 'chdir', path: '/' }]);
     expect(error).toMatchObject({ code: 'ERR_NSBOX_CHILD_LOST', signal: 'SIGSYS', exitCode: null });
     expect((error as Error).message).toMatch(/killed by SIGSYS before its program started: a seccomp filter/);
     expect(await expectNoLeaks(before)).toEqual([]);
@@ -103,14 +105,7 @@ describe.each(STRATEGIES)('spawn failures ($name)', ({ internals }) => {
 
   it('a child killed inside execve itself (a seccomp filter that kills execve) is never reported as started either; one that exec\'d and then died is', async () => {
     const before = openFds();
-    const EXECVE = 59; // x86-64
-    const killExecve = assemble([load(SECCOMP_DATA.nr), jumpIfEqual(EXECVE, 0, 1), ret(SECCOMP_RET_KILL_PROCESS), ret(SECCOMP_RET_ALLOW)]);
-    const error = await spawnWith({
-      command: ['/bin/true'],
-      stdio: ['pipe', 'pipe', 'pipe'],
-      plan: [{ op: 'noNewPrivileges' }, { op: 'seccomp', filter: killExecve }],
-    }, internals).then(() => undefined, (e: unknown) => e);
-    expect(error).toMatchObject({ code: 'ERR_NSBOX_CHILD_LOST', signal: 'SIGSYS' });
+    expect(await killedAt(59 /* execve */)).toMatchObject({ code: 'ERR_NSBOX_CHILD_LOST', signal: 'SIGSYS' });
     // The program ran, then a signal ended it at once: started, then exited by that signal.
     const started = await spawnWith({ command: ['/bin/sh', '-c', 'kill -KILL $$'], stdio: 'ignore' }, internals);
     expect(await started.exited).toEqual({ code: null, signal: 'SIGKILL' });
