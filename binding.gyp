@@ -17,7 +17,8 @@
         "src-native/child.cc",
         "src-native/probe.cc", "src-native/cgroup.cc",
         "src-native/seccomp.cc",
-        "src-native/pty.cc"
+        "src-native/pty.cc",
+        "src-native/watch.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS", "_GNU_SOURCE"],

@@ -239,7 +239,9 @@ export async function main(argv: string[]): Promise<number> {
         process.stdin.on('data', (d: Buffer) => {
           if (d.length > 0) atLineStart = d[d.length - 1] === 0x0a || d[d.length - 1] === 0x0d;
         });
-        process.stdin.once('end', () => term.write(atLineStart ? '\x04' : '\x04\x04'));
+        process.stdin.once('end', () => {
+          if (!term.writableEnded && !term.destroyed) term.write(atLineStart ? '\x04' : '\x04\x04');
+        });
         process.stdin.pipe(term, { end: false });
         term.pipe(process.stdout, { end: false });
         // Everything the program wrote: the terminal ends once it and its children are gone.

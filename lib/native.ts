@@ -25,3 +25,12 @@ function load(): NativeAddon {
 }
 
 export const native: NativeAddon = load();
+
+/** The events of a native fd watch (fdWatch's callback and fdWatchStart). */
+export const WATCH_READABLE = 1;
+export const WATCH_WRITABLE = 2;
+export const WATCH_PRIORITIZED = 4;
+/** POLLERR: the watch has stopped. */
+export const WATCH_ERROR = 8;
+/** POLLHUP (libuv reports it as whatever the watch waits for, too). */
+export const WATCH_HANGUP = 16;

@@ -2,23 +2,25 @@
 // (reading gives the terminal's output, writing types into it) and the slave end as an fd
 // to pass as a child's stdio, with `setsid` and `setctty` plan steps before the exec.
 //
-// How the master becomes a stream. Node has no public stream over an arbitrary tty fd:
+// How the master becomes a stream. Node has no stream that carries a tty fd without blocking:
 // - net.Socket({ fd }) refuses one (guessHandleType says 'TTY': ERR_INVALID_FD_TYPE);
 //   node-pty builds a pipe handle itself through process.binding('pipe_wrap'), an internal
 //   API deprecated since Node 11 (DEP0111);
-// - tty.WriteStream makes the fd blocking (setBlocking(true), lib/tty.js), and the flag is
-//   the open file's: a read on it would then block the event loop;
-// - fs streams read on the thread pool, one blocked thread per terminal.
-// tty.ReadStream is what works: its libuv TTY handle is non-blocking, polled on the loop,
-// and on Unix readable and writable as the fd's access mode allows (uv_tty_init; the
-// master is O_RDWR). Its constructor passes options on to net.Socket, so `writable: true`
-// opens the write side. libuv does not reopen a master as it does a slave (uv__tty_is_slave).
+// - tty.ReadStream/WriteStream leave a master's writes blocking: libuv makes a tty handle
+//   non-blocking only by reopening a slave (uv_tty_init, uv__tty_is_slave); for anything else
+//   it sets UV_HANDLE_BLOCKING_WRITES. A write then waits in the event loop until the program
+//   reads it, for good if it never does (and its timeout, on the same loop, never fires);
+// - fs streams read and write on the thread pool, one blocked thread per terminal.
+// So the master is non-blocking, an fd watch of the addon's (fdWatch, libuv's poll on this
+// loop) says when it can be read or written, and this class reads and writes it itself.
 //
-// How it ends. On Linux a master's read fails with EIO once no slave fd is open anywhere
-// (after the output still buffered: n_tty_read drains it first). The socket reports that
-// as an 'error' (EIO), or as a plain end when libuv saw the hang-up first; both end this
-// stream cleanly. So the parent must close its own slave fd once the child has it
-// (closeSlave): until then the terminal has a reader-side holder and never hangs up.
+// How it ends. On Linux a master's read fails with EIO once no slave fd is open anywhere,
+// after the output still buffered (n_tty_read flushes the kernel's hand-over of it first).
+// That ends this stream. Writes do not fail then: they fill the terminal's buffer, and then
+// wait for a reader that never comes. The master polls POLLHUP meanwhile (the watch reports
+// it): the program is gone, and what is being written is dropped, as a terminal drops what
+// is typed after its program exited. So the parent must close its own slave fd once the child
+// has it (closeSlave): until then the terminal has a holder and never hangs up.
 //
 // A terminal made in the child. A container has its own devpts instance at /dev/pts: a pty
 // of the host's is not in it, so `tty` there says "not a tty". An `openConsole` plan step
@@ -27,12 +29,9 @@
 // the master as a Pty that has no slave fd in this process at all.
 import fs from 'node:fs';
 import { Duplex } from 'node:stream';
-import tty from 'node:tty';
-import { NsboxSystemError, StateError } from './errors';
-import { native } from './native';
+import { StateError } from './errors';
+import { native, WATCH_ERROR, WATCH_HANGUP, WATCH_READABLE, WATCH_WRITABLE } from './native';
 import * as v from './validate';
-
-const EIO = 5;
 
 export interface PtyOptions {
   /** Columns of the window. @default 80 */
@@ -41,72 +40,124 @@ export interface PtyOptions {
   rows?: number;
 }
 
+/** One read's worth; what is read is copied out of it. */
+const READ_SIZE = 65536;
+let scratch: Buffer | undefined;
+
+interface PendingWrite {
+  chunk: Buffer;
+  offset: number;
+  callback: (error?: Error | null) => void;
+}
+
 /**
  * The master end of a pseudoterminal as a Duplex: read the program's output (with the
- * terminal's echo and its `\r\n` line ends), write what is typed. `end()` only stops writing;
- * an end of input on the terminal is `'\x04'` (VEOF). The stream ends once every slave fd
- * is closed (the program and its children have exited); `destroy()` closes the master,
- * which hangs up the terminal (SIGHUP to its session), and the slave fd if still open:
- * both are closed when the stream emits 'close'.
+ * terminal's echo and its `\r\n` line ends), write what is typed. Neither ever blocks the
+ * event loop: a write the terminal cannot take yet waits for the program to read.
+ *
+ * `end()` only stops writing; an end of input on the terminal is `'\x04'` (VEOF) at the start
+ * of a line. The stream ends once every slave fd is closed (the program and its children have
+ * exited); what is still being written then is dropped. `destroy()` closes the master, which
+ * hangs up the terminal (SIGHUP to its session), and the slave fd if still open: both are
+ * closed when the stream emits 'close'.
  */
 export class Pty extends Duplex {
   /** The slave's path (`/dev/pts/N`): what `tty` prints in the child. */
   readonly path: string;
-  #socket: tty.ReadStream;
   #fd: number;
+  #watch: number;
   #slave: number;
   #cols: number;
   #rows: number;
+  /** Wanted by the consumer (_read called, push not yet refused). */
+  #reading = false;
+  #pending: PendingWrite | null = null;
+  /** No slave is open (POLLHUP, or a write failed with EIO): what is written is dropped. */
+  #hungUp = false;
+  /** The read side has ended (EIO). */
+  #readEnded = false;
 
   /** @internal use {@link openPty} */
   constructor(master: number, slave: number, path: string, cols: number, rows: number) {
     super({ allowHalfOpen: false });
     this.path = path;
-    this.#fd = master;
     this.#slave = slave;
     this.#cols = cols;
     this.#rows = rows;
-    const socket = new tty.ReadStream(master, { readable: true, writable: true });
-    this.#socket = socket;
-    socket.on('data', (chunk: Buffer) => {
-      if (!this.push(chunk)) socket.pause();
-    });
-    socket.on('end', () => {
-      this.#drain();
-      this.push(null);
-    });
-    socket.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EIO' && e.syscall === 'read') this.push(null);
-      else this.destroy(e);
-    });
+    // The watch owns the master from here (and makes it non-blocking).
+    this.#watch = native.fdWatch(master, (events) => this.#onEvents(events));
+    this.#fd = master;
   }
 
-  /**
-   * libuv ends a stream on POLLHUP after a short read without reading on to the error
-   * (uv__stream_io), but what the program wrote just before it exited may not have reached
-   * the master yet: the kernel hands it over from a workqueue (tty_flip_buffer_push), and a
-   * read once the slave is closed waits for that and returns it, then EIO (n_tty_read).
-   * Read it here, at 'end', while the handle and so the fd are still open (non-blocking:
-   * libuv made it so).
-   */
-  #drain(): void {
-    if (this.#socket.destroyed) return;
-    const buf = Buffer.allocUnsafe(16384);
-    for (;;) {
-      let n: number;
+  #onEvents(events: number): void {
+    if (this.destroyed) return;
+    // No slave is open: the program is gone, and a write would only fill the terminal's buffer.
+    if (events & WATCH_HANGUP) this.#hangUp();
+    if (events & (WATCH_WRITABLE | WATCH_ERROR)) this.#flush();
+    if (events & (WATCH_READABLE | WATCH_ERROR)) this.#readAll();
+    this.#rearm();
+  }
+
+  /** Waits for what is wanted now: readable while read, writable while a write waits. */
+  #rearm(): void {
+    if (this.#fd < 0) return;
+    native.fdWatchStart(this.#watch, (this.#reading ? WATCH_READABLE : 0) | (this.#pending ? WATCH_WRITABLE : 0));
+  }
+
+  /** Reads until the terminal has nothing more (EAGAIN), the consumer has enough, or it hung up. */
+  #readAll(): void {
+    while (this.#reading && this.#fd >= 0) {
+      scratch ??= Buffer.allocUnsafe(READ_SIZE);
+      let n = 0; // EIO: no slave is open any more, and all of the output is read
       try {
-        n = fs.readSync(this.#fd, buf);
-      } catch {
-        return; // EIO: all of it read; EAGAIN: nothing more
+        n = fs.readSync(this.#fd, scratch, 0, READ_SIZE, null);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') return;
+        if (code === 'EINTR') continue;
+        if (code !== 'EIO') return void this.destroy(e as Error);
       }
-      if (n === 0) return;
-      this.push(Buffer.from(buf.subarray(0, n)));
+      if (n === 0) {
+        this.#readEnded = true;
+        this.#reading = false;
+        this.push(null);
+        return;
+      }
+      if (!this.push(Buffer.from(scratch.subarray(0, n)))) this.#reading = false;
     }
+  }
+
+  /** What is being written, and all that follows, is dropped. */
+  #hangUp(): void {
+    this.#hungUp = true;
+    const p = this.#pending;
+    this.#pending = null;
+    p?.callback();
+  }
+
+  /** Writes what waits until the terminal takes no more (EAGAIN) or the program is gone (EIO). */
+  #flush(): void {
+    const p = this.#pending;
+    if (!p) return;
+    while (p.offset < p.chunk.length) {
+      try {
+        p.offset += fs.writeSync(this.#fd, p.chunk, p.offset, p.chunk.length - p.offset);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') return;
+        if (code === 'EINTR') continue;
+        if (code === 'EIO') return this.#hangUp();
+        this.#pending = null;
+        return p.callback(e as Error);
+      }
+    }
+    this.#pending = null;
+    p.callback();
   }
 
   /** The master fd, owned by this stream; -1 once closed. */
   get fd(): number {
-    return this.#socket.destroyed ? -1 : this.#fd;
+    return this.#fd;
   }
 
   /** This process's slave fd, for a child's stdio; -1 once closed. */
@@ -137,7 +188,7 @@ export class Pty extends Duplex {
   resize(cols: number, rows: number): void {
     v.integer('cols', cols, 1, 65535);
     v.integer('rows', rows, 1, 65535);
-    if (this.#socket.destroyed) throw new StateError('ERR_NSBOX_PTY_CLOSED', 'the pty is closed');
+    if (this.#fd < 0) throw new StateError('ERR_NSBOX_PTY_CLOSED', 'the pty is closed');
     native.ptyResize(this.#fd, cols, rows);
     this.#cols = cols;
     this.#rows = rows;
@@ -145,23 +196,29 @@ export class Pty extends Duplex {
 
   /** Lets the event loop exit while the terminal is open. */
   unref(): this {
-    this.#socket.unref();
+    if (this.#fd >= 0) native.fdWatchRef(this.#watch, false);
     return this;
   }
 
   ref(): this {
-    this.#socket.ref();
+    if (this.#fd >= 0) native.fdWatchRef(this.#watch, true);
     return this;
   }
 
   override _read(): void {
-    this.#socket.resume();
+    if (this.#reading || this.#readEnded || this.#fd < 0) return;
+    this.#reading = true;
+    // What is there now, at once; the watch says when more comes.
+    this.#readAll();
+    this.#rearm();
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    // After the hang-up the master is closed: what a write to it would say.
-    if (this.#socket.destroyed) callback(new NsboxSystemError(EIO, 'write', this.path));
-    else this.#socket.write(chunk, callback);
+    // The program is gone: dropped, as what is typed into a terminal nobody reads.
+    if (this.#hungUp || this.#fd < 0) return callback();
+    this.#pending = { chunk, offset: 0, callback };
+    this.#flush();
+    this.#rearm();
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -174,10 +231,12 @@ export class Pty extends Duplex {
     } catch (e) {
       error ??= e as Error;
     }
-    // 'close' once libuv has closed the master (a loop turn after destroy): then no fd is left.
-    if (this.#socket.closed) return callback(error);
-    this.#socket.once('close', () => callback(error));
-    this.#socket.destroy();
+    if (this.#fd >= 0) {
+      this.#fd = -1;
+      this.#pending = null;
+      native.fdWatchClose(this.#watch); // and the master with it
+    }
+    callback(error);
   }
 }
 
@@ -196,9 +255,14 @@ export function openPty(options: PtyOptions = {}): Pty {
   const [master, slave, path] = native.openpty();
   try {
     native.ptyResize(master, cols, rows);
-    return new Pty(master, slave, path, cols, rows);
   } catch (e) {
     fs.closeSync(master);
+    fs.closeSync(slave);
+    throw e;
+  }
+  try {
+    return new Pty(master, slave, path, cols, rows); // owns the master, even when it throws
+  } catch (e) {
     fs.closeSync(slave);
     throw e;
   }
@@ -220,16 +284,16 @@ function windowSize(options: PtyOptions): { cols: number; rows: number } {
  */
 export function ptyFromMaster(master: number, options: PtyOptions = {}): Pty {
   v.integer('master', master, 0, 0x7fffffff);
-  let size;
+  let size, path;
   try {
     size = windowSize(options);
-    const path = `/dev/pts/${native.ptyNumber(master)}`;
+    path = `/dev/pts/${native.ptyNumber(master)}`;
     native.ptyResize(master, size.cols, size.rows);
-    return new Pty(master, -1, path, size.cols, size.rows);
   } catch (e) {
     fs.closeSync(master);
     throw e;
   }
+  return new Pty(master, -1, path, size.cols, size.rows); // owns the master, even when it throws
 }
 
 /** Both ends of a console socket: see {@link openConsoleSocket}. */

@@ -33,7 +33,10 @@ Napi::Value ChildRef(const Napi::CallbackInfo& info);
 Napi::Value ChildRelease(const Napi::CallbackInfo& info);
 // cgroup.cc
 Napi::Value PsiTrigger(const Napi::CallbackInfo& info);
-Napi::Value PsiClose(const Napi::CallbackInfo& info);
+Napi::Value FdWatchNew(const Napi::CallbackInfo& info);
+Napi::Value FdWatchStart(const Napi::CallbackInfo& info);
+Napi::Value FdWatchRef(const Napi::CallbackInfo& info);
+Napi::Value FdWatchClose(const Napi::CallbackInfo& info);
 // probe.cc
 Napi::Value ProbeSyscalls(const Napi::CallbackInfo& info);
 Napi::Value ProbeIdmappedMount(const Napi::CallbackInfo& info);
@@ -87,7 +90,10 @@ static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
       {"childRef", ChildRef},
       {"childRelease", ChildRelease},
       {"psiTrigger", PsiTrigger},
-      {"psiClose", PsiClose},
+      {"fdWatch", FdWatchNew},
+      {"fdWatchStart", FdWatchStart},
+      {"fdWatchRef", FdWatchRef},
+      {"fdWatchClose", FdWatchClose},
       {"probeSyscalls", ProbeSyscalls},
       {"probeIdmappedMount", ProbeIdmappedMount},
       {"seccompCompile", SeccompCompile},

@@ -9,7 +9,7 @@
 namespace nsbox {
 
 struct Child;
-struct PressureWatch;
+struct FdWatch;
 class NetnsMaker;
 
 struct AddonData {
@@ -18,9 +18,9 @@ struct AddonData {
   std::unordered_map<int, Child*> children;  // by pidfd, until reaped (process.cc)
   std::vector<void*> free_stacks;            // CLONE_VM child stacks for reuse (process.cc)
   size_t live_children = 0;                  // Child objects not yet deleted
-  size_t live_handles = 0;                   // other libuv handles not yet closed (cgroup.cc, namespaces.cc)
+  size_t live_handles = 0;                   // other libuv handles not yet closed (watch.cc, namespaces.cc)
   size_t pending_spawns = 0;                 // spawnAsync clones on pool threads (process.cc)
-  std::unordered_map<int, PressureWatch*> pressure_watches;  // PSI triggers by id (cgroup.cc)
+  std::unordered_map<int, FdWatch*> fd_watches;  // by id (watch.cc)
   int next_watch_id = 0;
   // Network namespaces made ahead (namespaces.cc), fds owned here, per kind: [0] as
   // CLONE_NEWNET makes them, [1] with the loopback device up.
@@ -46,8 +46,8 @@ struct AddonData {
 // Registers the environment teardown hook that closes the handles of live children
 // (process.cc); without it a terminated worker would abort in uv_loop_close.
 void RegisterProcessCleanup(Napi::Env env, AddonData* data);
-// Closes every PSI trigger watch (cgroup.cc), at environment teardown.
-void ClosePressureWatches(AddonData* data);
+// Closes every fd watch and its fd (watch.cc), at environment teardown.
+void CloseFdWatches(AddonData* data);
 // Ends the teardown once no child and no handle is left (process.cc).
 void FinishTeardownIfIdle(AddonData* data);
 // Closes the pooled network namespaces (namespaces.cc).

@@ -419,7 +419,7 @@ static void OnEnvTeardown(napi_async_cleanup_hook_handle handle, void* arg) {
   napi_get_uv_event_loop(data->env, &loop);
   bool process_exiting = loop == uv_default_loop();  // the main thread's environment
   for (auto& entry : children) entry.second->Abandon(process_exiting);
-  ClosePressureWatches(data);
+  CloseFdWatches(data);
   DrainNetnsPool(data);
   StopNetnsMaker(data);
   FinishTeardownIfIdle(data);

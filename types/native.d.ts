@@ -96,10 +96,22 @@ export interface NativeAddon {
   netnsPoolDrain(): void;
   /** [ready, being made] of kind 0, then of kind 1. */
   netnsPoolState(): [number, number, number, number];
-  /** Opens a pressure file, writes the PSI trigger, watches POLLPRI; callback(ended) per event. Returns an id. */
-  psiTrigger(path: string, trigger: string, callback: (ended: boolean) => void): number;
-  /** Stops a psiTrigger watch and closes its fd (destroying the trigger). */
-  psiClose(id: number): void;
+  /** Opens a pressure file (non-blocking, close-on-exec) and writes the PSI trigger: the fd, which the trigger lives as long as. */
+  psiTrigger(path: string, trigger: string): number;
+  /**
+   * Watches fd on the event loop, owning it from here (closed here if this throws) and making
+   * it non-blocking; waits for nothing until fdWatchStart. callback(events) per event: the
+   * readable 1, writable 2, prioritized 4; 8 for an error (POLLERR), after which the watch is
+   * stopped; 16 for a hang-up (POLLHUP), which libuv also reports as whatever the watch waits
+   * for. Returns an id.
+   */
+  fdWatch(fd: number, callback: (events: number) => void): number;
+  /** What the watch waits for from now on (readable 1 | writable 2 | prioritized 4); 0 stops it. */
+  fdWatchStart(id: number, events: number): void;
+  /** Whether a started watch keeps the event loop alive (by default it does). */
+  fdWatchRef(id: number, ref: boolean): void;
+  /** Stops the watch and closes its fd; an unknown or closed id is ignored. */
+  fdWatchClose(id: number): void;
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
   umount2(target: string, flags: number): void;
   pivotRoot(newRoot: string, putOld: string): void;

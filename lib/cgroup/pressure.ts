@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as v from '../validate';
-import { native } from '../native';
+import { native, WATCH_ERROR, WATCH_PRIORITIZED } from '../native';
 import { parsePressure, type Pressure } from './parse';
 import { EventQueue } from './queue';
 
@@ -70,9 +70,9 @@ export class PressureEvents implements AsyncIterableIterator<PressureEvent> {
       this.#queue.end();
       return;
     }
-    this.#id = native.psiTrigger(this.#file, trigger, (ended) => {
-      if (ended) {
-        this.#id = undefined; // closed by the addon
+    const id = native.fdWatch(native.psiTrigger(this.#file, trigger), (events) => {
+      if (events & WATCH_ERROR) {
+        // The trigger is gone with its group (rmdir).
         return this.#end();
       }
       let pressure: Pressure;
@@ -83,12 +83,14 @@ export class PressureEvents implements AsyncIterableIterator<PressureEvent> {
       }
       this.#queue.push({ resource: this.#resource, kind: this.#kind, pressure });
     });
+    native.fdWatchStart(id, WATCH_PRIORITIZED);
+    this.#id = id;
     this.#signal?.addEventListener('abort', this.#onAbort);
   }
 
   #end(): void {
     if (!this.#queue.end()) return;
-    if (this.#id !== undefined) native.psiClose(this.#id);
+    if (this.#id !== undefined) native.fdWatchClose(this.#id);
     this.#id = undefined;
     this.#signal?.removeEventListener('abort', this.#onAbort);
   }

@@ -60,7 +60,13 @@ export interface RunResult extends ContainerResult {
 }
 
 export interface RunOptions extends ContainerOptions {
-  /** Written to the program's stdin, which is then closed. @default nothing (stdin closed at once) */
+  /**
+   * Written to the program's stdin, which is then closed. With stdio 'pty' it is typed into the
+   * terminal, then its end (VEOF, ^D, twice after a partial line), so the program sees the
+   * terminal's echo and line editing of it as typed text: a line longer than the terminal's
+   * 4095-byte line buffer loses its excess in canonical mode.
+   * @default nothing (stdin closed at once; with 'pty', the end of input is typed at once)
+   */
   input?: string | Uint8Array;
 }
 
@@ -119,6 +125,17 @@ const flatKeyed = (dir: string, file: string): Record<string, number> => readIfP
 function single(dir: string, file: string): number | undefined {
   const n = readIfPresent(dir, file, parseSingle);
   return n === 'max' ? undefined : n;
+}
+
+/**
+ * What run() types into a terminal: the input, then the end of input, VEOF at the start of a
+ * line (^D after a partial line only hands that line to the reader).
+ */
+function terminalInput(input: string | Uint8Array | undefined): Buffer {
+  const bytes = input === undefined ? Buffer.alloc(0) : typeof input === 'string' ? Buffer.from(input) : Buffer.from(input);
+  const last = bytes.length === 0 ? 0x0a : bytes[bytes.length - 1];
+  const atLineStart = last === 0x0a || last === 0x0d; // \r is a line end too (ICRNL)
+  return Buffer.concat([bytes, Buffer.from(atLineStart ? '\x04' : '\x04\x04')]);
 }
 
 /** A process's stdio: with a pty, /dev/null until the openConsole step puts the terminal on 0-2. */
@@ -344,7 +361,8 @@ export class Container {
       });
       await c.start();
       if (c.stdin) c.stdin.end(input);
-      else if (c.terminal && input !== undefined) c.terminal.write(input);
+      // (Unless the program has already gone, and the terminal with it.)
+      else if (c.terminal && !c.terminal.writableEnded && !c.terminal.destroyed) c.terminal.write(terminalInput(input));
       const [result, stdout, stderr] = await Promise.all([c.wait(), out, err]);
       if (inputError) throw inputError;
       return { ...result, stdout, stderr };

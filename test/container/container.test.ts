@@ -649,9 +649,62 @@ describe('inherited fds (CVE-2024-21626)', () => {
 });
 
 describe('pty', () => {
+  // The netns pool's namespaces come and go on their own: they are not the container's. A pool
+  // thread making one holds a socket for a moment: read once the pool is done.
+  const fdsNow = () => new Map([...openFds()].filter(([, target]) => !target.startsWith('net:')));
+  const fds = async () => {
+    await netnsPoolSettled();
+    return fdsNow();
+  };
+  const fdsLeft = async (before: Map<number, string>) => {
+    await netnsPoolSettled();
+    return settled(() => fdChanges(before, fdsNow()));
+  };
+
   it("Container.run with stdio 'pty': stdout is what the terminal showed", async () => {
     const r = await Container.run(base({ command: ['/bin/sh', '-c', 'tty; test -t 0 && echo is-a-tty'], stdio: 'pty' }));
     expect(r).toMatchObject({ exitCode: 0, stdout: '/dev/pts/0\r\nis-a-tty\r\n', stderr: '' });
+  });
+
+  it("Container.run with stdio 'pty' and input: typed into the terminal, then its end (^D), so a reader ends", async () => {
+    // A partial last line: one ^D hands it to cat, a second is the end of input.
+    const partial = await Container.run({ ...base({ command: ['/bin/sh', '-c', 'cat >/tmp/in; echo end:$?; od -c /tmp/in'], stdio: 'pty' }), input: 'one\ntwo' });
+    expect(partial).toMatchObject({ exitCode: 0, reason: 'exit' });
+    expect(partial.stdout).toContain('end:0\r\n');
+    expect(partial.stdout).toMatch(/o\s+n\s+e\s+\\n\s+t\s+w\s+o\s*\r?\n/); // what cat got: the input, nothing more
+    // No input: the end of input at once, as a pipe's stdin is closed at once.
+    const none = await Container.run(base({ command: ['/bin/sh', '-c', 'cat; echo end:$?'], stdio: 'pty', timeout: 20_000 }));
+    expect(none).toMatchObject({ exitCode: 0, reason: 'exit', stdout: 'end:0\r\n' });
+  });
+
+  it("stdio 'pty': input a program never reads waits without blocking Node, and is dropped once the program is gone", async () => {
+    const before = await fds();
+    // Far more than the terminal holds (a blocking write would stop the event loop here for
+    // good, and the timeout with it): the timeout still ends the container.
+    const big = 'line\n'.repeat(50_000);
+    const stuck = await Container.run({ ...base({ command: ['/probe', 'sleep', '60'], stdio: 'pty', timeout: 300 }), input: big });
+    expect(stuck).toMatchObject({ reason: 'timeout', signal: 'SIGKILL' });
+    // A program that exits without reading: its output is all there, and no error.
+    const gone = await Container.run({ ...base({ command: ['/bin/sh', '-c', 'echo bye; exit 3'], stdio: 'pty' }), input: big });
+    expect(gone).toMatchObject({ exitCode: 3, reason: 'exit' });
+    expect(gone.stdout).toContain('bye\r\n');
+    // A write after the program has exited, before the terminal's end is read: dropped,
+    // not an error that would destroy the terminal and its unread output.
+    const c = await Container.create(base({ command: ['/bin/sh', '-c', 'echo bye'], stdio: 'pty' }));
+    try {
+      const term = c.terminal!;
+      await c.start();
+      await c.wait();
+      const written = new Promise<unknown>((resolve) => term.write('late\n', resolve));
+      const errors: Error[] = [];
+      term.on('error', (e) => errors.push(e));
+      expect(await written).toBeFalsy();
+      expect(await text(term)).toContain('bye\r\n');
+      expect(errors).toEqual([]);
+    } finally {
+      await c.delete();
+    }
+    expect(await fdsLeft(before)).toEqual([]);
   });
 
   it("exec with stdio 'pty': its own terminal in the container's devpts", async () => {
@@ -667,9 +720,6 @@ describe('pty', () => {
     }
   });
 
-
-  // The netns pool's namespaces come and go on their own: they are not the container's.
-  const fds = () => new Map([...openFds()].filter(([, target]) => !target.startsWith('net:')));
 
   /** Collects the terminal's output; `on` sees the text so far after each chunk. */
   function watch(term: NonNullable<Container['terminal']>, on?: (text: string) => void): { text: () => string; closed: Promise<unknown> } {
@@ -707,7 +757,7 @@ describe('pty', () => {
   });
 
   it('resize() after start reaches the program (SIGWINCH); delete() closes the master and leaves no fd', async () => {
-    const before = fds();
+    const before = await fds();
     const c = await Container.create(base({ command: ['/bin/sh', '-c', "trap 'echo winch; stty size' WINCH; echo ready; read x; echo done"], stdio: 'pty' }));
     const master = c.terminal!.fd;
     expect(master).toBeGreaterThanOrEqual(0);
@@ -732,15 +782,15 @@ describe('pty', () => {
       await c.delete();
     }
     expect(c.terminal!.fd).toBe(-1);
-    expect(await settled(() => fdChanges(before, fds()))).toEqual([]);
+    expect(await fdsLeft(before)).toEqual([]);
   });
 
   it('delete() before start closes the master and the console socket', async () => {
-    const before = fds();
+    const before = await fds();
     const c = await Container.create(base({ command: ['/bin/sh'], stdio: 'pty' }));
     await c.delete();
     expect(c.terminal!.fd).toBe(-1);
-    expect(await settled(() => fdChanges(before, fds()))).toEqual([]);
+    expect(await fdsLeft(before)).toEqual([]);
   });
 });
 

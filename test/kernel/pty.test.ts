@@ -90,6 +90,35 @@ describe('pty', () => {
     expect(await expectNoLeaks(before)).toEqual([]);
   });
 
+  it('a write larger than the terminal holds waits for the program to read it, never blocking the event loop', async () => {
+    const before = openFds();
+    const pty = openPty();
+    const slave = pty.slaveFd;
+    // Reads nothing until a resize (SIGWINCH), then counts what it reads up to the end of input.
+    const script = "stty -echo; trap 'exec wc -c' WINCH; echo ready; while :; do sleep 0.05; done";
+    const child = await spawnWith({ command: sh(script), stdio: [slave, slave, slave], plan: [{ op: 'setsid' }, { op: 'setctty' }] }, {});
+    pty.closeSlave();
+    let ready!: () => void;
+    const isReady = new Promise<void>((resolve) => (ready = resolve));
+    const text = output(pty, (out) => out.includes('ready') && ready());
+    await isReady;
+    const big = Buffer.from(`${'x'.repeat(99)}\n`.repeat(10_000)); // 1 MB, in lines the terminal takes
+    let written = false;
+    const done = new Promise<void>((resolve, reject) => pty.write(big, (e) => (e ? reject(e) : resolve())));
+    void done.then(() => (written = true));
+    // The event loop runs on (a blocking write would never return) and the write waits.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(written).toBe(false);
+    pty.resize(81, 24);
+    await done;
+    pty.write('\x04'); // the end of input, at the start of a line
+    const [out, status] = await Promise.all([text, child.exited]);
+    expect(status).toEqual({ code: 0, signal: null });
+    expect(out).toMatch(new RegExp(`ready\\r\\n\\s*${big.length}\\r\\n$`));
+    if (!pty.closed) await new Promise((r) => pty.once('close', r));
+    expect(await expectNoLeaks(before)).toEqual([]);
+  });
+
   it('setctty needs a setsid step before it (and after any fork); sizes are checked', async () => {
     const pty = openPty();
     try {
