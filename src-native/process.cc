@@ -238,13 +238,13 @@ struct Child {
   }
 
   // EOF after the exec notice: execve succeeded (the close-on-exec pipe closed), or the
-  // process was killed inside it. Alive, or ended by exit(): it ran the program. Killed by a
-  // signal: by its name (comm, still readable in a zombie), before the program or after.
+  // process was killed inside it, or before it. Which, its /proc stat tells: still named as
+  // before the exec (the kernel renames it to the program only once it is past the point of
+  // no return) and exiting (PF_EXITING, set at the start of do_exit, before its files close:
+  // the EOF can come before the process is a zombie). A process killed in the moment between
+  // the close-on-exec and the rename never ran the program either.
   bool KilledInExecve() {
-    siginfo_t si{};
-    if (waitid(static_cast<idtype_t>(P_PIDFD), pidfd.get(), &si, WEXITED | WNOHANG | WNOWAIT | __WALL) != 0 || si.si_pid == 0) return false;
-    if (si.si_code != CLD_KILLED && si.si_code != CLD_DUMPED) return false;
-    char path[40], stat[64];
+    char path[40], stat[256];
     snprintf(path, sizeof path, "/proc/%d/stat", pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return false;
@@ -252,11 +252,17 @@ struct Child {
     close(fd);
     if (n <= 0) return false;
     stat[n] = '\0';
-    // "<pid> (<comm>) <state> …": comm is at most 15 characters, so its ')' is in the buffer.
+    // "<pid> (<comm>) <state> <ppid> <pgrp> <session> <tty_nr> <tpgid> <flags> …": comm is at
+    // most 15 characters, and ours has no ')' or space.
     const char* open_paren = strchr(stat, '(');
     if (open_paren == nullptr) return false;
     size_t len = strlen(kExecName);
-    return strncmp(open_paren + 1, kExecName, len) == 0 && open_paren[1 + len] == ')';
+    if (strncmp(open_paren + 1, kExecName, len) != 0 || open_paren[1 + len] != ')') return false;
+    const char* field = open_paren + 1 + len + 1;  // " <state> …"
+    for (int i = 0; i < 6 && field != nullptr; i++) field = strchr(field + 1, ' ');  // to the space before flags
+    if (field == nullptr) return false;
+    constexpr unsigned long kPfExiting = 0x4;  // include/linux/sched.h
+    return (strtoul(field + 1, nullptr, 10) & kPfExiting) != 0;
   }
 
   // uv_poll_stop takes the fd out of epoll at once, so it can be closed now: a long-running

@@ -58,8 +58,9 @@ function writeError(e: unknown, file: string, value: string): unknown {
   else if (code === 'EBUSY' && name === 'cgroup.subtree_control') hint = 'the group holds processes, and a group that enables controllers for its children may not (the no-internal-process rule): move them into a leaf group first';
   else if (code === 'EBUSY' && name === 'cgroup.procs') hint = 'the group enables controllers for its children, so it may not hold processes (the no-internal-process rule): use a leaf group';
   else if (code === 'EOPNOTSUPP' && name === 'io.weight') hint = 'weights per device need the BFQ IO scheduler or iocost on that device (echo bfq > /sys/block/DEV/queue/scheduler)';
-  else if (code === 'EINVAL' && name === 'cpu.max') hint = "the kernel refused the bandwidth: a parent's cpu.max may allow less than this quota per period";
+  else if (code === 'EINVAL' && name === 'cpu.max') hint = "the kernel refused the bandwidth: the group's cpu.max.burst may exceed this quota (lower the burst first, or with it)";
   else if (code === 'EINVAL' || code === 'ERANGE') hint = `the kernel refused ${JSON.stringify(value)} for ${name}`;
+  else if (code === 'ENOENT' && !fs.existsSync(path.dirname(file))) hint = `the group ${path.dirname(file)} no longer exists: something else removed it`;
   else if (code === 'ENOENT' && name !== 'cgroup.procs') hint = `this kernel or group has no ${name}: its controller is not enabled here, or the kernel predates it`;
   return fsError(e, 'write', file, hint);
 }
@@ -294,11 +295,20 @@ export class Cgroup {
     return this.#fd;
   }
 
-  /** Writes new limits to the live group, validated whole first (enabling controllers above it as needed). */
+  /**
+   * Writes new limits to the live group, validated whole first (enabling controllers above it
+   * as needed). A value the kernel still refuses (a memory.max below what the group uses and
+   * cannot reclaim) stops the update there: the writes before it stay, as with `runc update`.
+   */
   async update(resources: CgroupResources): Promise<void> {
     this.#live();
     const writes = resourceWrites(resources);
     await enableControllers(this.mount, path.dirname(this.path), controllersOf(writes), this.#mode);
+    // The kernel keeps cpu.max.burst ≤ the quota at every write: when both change, the old
+    // burst may exceed the new quota, or the new burst the old quota. Through 0, both orders hold.
+    if (writes.some((w) => w.file === 'cpu.max') && writes.some((w) => w.file === 'cpu.max.burst')) {
+      await write(path.join(this.path, 'cpu.max.burst'), '0');
+    }
     for (const w of writes) await write(path.join(this.path, w.file), w.value);
   }
 
@@ -395,11 +405,16 @@ export class Cgroup {
     // error is then the one reported.
     wait.done.catch(() => undefined);
     this.#waits.add(wait.cancel);
+    let written = false;
     try {
       await write(path.join(this.path, 'cgroup.freeze'), frozen ? '1' : '0');
+      written = true;
       await wait.done;
     } catch (e) {
       wait.cancel(); // the watch of a failed write (after a failed wait: nothing left to end)
+      // A freeze that timed out or was aborted is taken back: the group is not left freezing,
+      // some of it stopped and some not. (A removed group has nothing to take back.)
+      if (written && frozen && !this.#removed) await write(path.join(this.path, 'cgroup.freeze'), '0').catch(() => undefined);
       throw e;
     } finally {
       this.#waits.delete(wait.cancel);
@@ -480,8 +495,15 @@ export class Cgroup {
   }
 }
 
-/** Freeze, SIGKILL each pid of the group and its descendants, thaw: cgroup.kill for kernels before 5.14. */
+/**
+ * Freeze, SIGKILL each pid of the group and its descendants, unfreeze: cgroup.kill for kernels
+ * before 5.14. The group's own cgroup.freeze is put back as it was, written directly: under a
+ * frozen parent thaw() would refuse, and the processes die anyway (cgroup-v2.rst: a frozen
+ * group's processes can be killed by a fatal signal).
+ */
 export async function killBySignals(group: Cgroup): Promise<void> {
+  const freezeFile = path.join(group.path, 'cgroup.freeze');
+  const wasFrozen = (await readText(freezeFile)).trim() === '1';
   // Frozen, nothing in the group can fork a process the list below would miss.
   await group.freeze();
   try {
@@ -499,8 +521,7 @@ export async function killBySignals(group: Cgroup): Promise<void> {
       }
     }
   } finally {
-    // SIGKILL is delivered to frozen tasks once they thaw.
-    await group.thaw();
+    if (!wasFrozen) await write(freezeFile, '0');
   }
 }
 

@@ -118,8 +118,11 @@ export class CgroupEvents implements AsyncIterableIterator<CgroupEvent> {
         this.#last.set(file, parseFlatKeyed(text, file));
         this.#read(file);
       }
+      // Removed before the watch began (by something else): nothing would ever come.
+      if (!fs.existsSync(dir)) this.#gone();
     } catch (e) {
-      this.#end(e);
+      if (!fs.existsSync(dir)) this.#gone(); // its parent too
+      else this.#end(e);
     }
   }
 

@@ -250,6 +250,40 @@ describe.skipIf(!isRoot || !mount)(`cgroup v2${!isRoot ? ' (skipped: needs root 
     expect(openFds().has(fd)).toBe(false); // the same group: closed with it
   });
 
+  it('a freeze aborted while it is written is taken back; killBySignals under a frozen parent kills and leaves the freeze as it was', async () => {
+    const g = await group();
+    const sub = await Cgroup.create('sub', { parent: g.path });
+    const child = await spawn({ command: ['sleep', '30'], cgroup: sub, stdio: 'ignore' });
+    // Aborted after the call, before its write lands: the group is not left freezing.
+    const ac = new AbortController();
+    const freezing = g.freeze({ signal: ac.signal });
+    ac.abort();
+    await expect(freezing).rejects.toMatchObject({ name: 'AbortError' });
+    expect(fs.readFileSync(path.join(g.path, 'cgroup.freeze'), 'utf8').trim()).toBe('0');
+    expect((await g.state()).frozen).toBe(false);
+    // The parent frozen: the signals still kill (a frozen process dies of SIGKILL), and the
+    // group's own freeze is put back (not thawed through thaw(), which a frozen parent refuses).
+    await g.freeze();
+    await killBySignals(sub);
+    expect(await child.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(fs.readFileSync(path.join(sub.path, 'cgroup.freeze'), 'utf8').trim()).toBe('0');
+    expect(fs.readFileSync(path.join(g.path, 'cgroup.freeze'), 'utf8').trim()).toBe('1');
+    // A group frozen by its user stays frozen.
+    await g.thaw();
+    await sub.freeze();
+    await killBySignals(sub);
+    expect(fs.readFileSync(path.join(sub.path, 'cgroup.freeze'), 'utf8').trim()).toBe('1');
+  });
+
+  it('a group something else removed: events() ends at once, and a write names the missing group', async () => {
+    const g = await group();
+    const other = Cgroup.open(g.path);
+    fs.rmdirSync(g.path);
+    const events = other.events();
+    expect(await events.next()).toEqual({ value: undefined, done: true });
+    await expect(other.update({ raw: { 'cgroup.max.depth': '3' } })).rejects.toMatchObject({ code: 'ENOENT', hint: expect.stringContaining('no longer exists') });
+  });
+
   it('a refused create of a/b/c removes every level it made; removing a group closes the fds of every object for it or below, not of a sibling sharing its prefix', async () => {
     const parent = await group();
     const error = await Cgroup.create('a/b/c', { parent: parent.path, resources: { raw: { 'cgroup.max.depth': 'deep' } } }).catch((e: unknown) => e);
@@ -445,6 +479,14 @@ describe.skipIf(!isRoot || !mount)(`cgroup v2${!isRoot ? ' (skipped: needs root 
       expect([read('memory.max'), read('memory.high'), read('memory.low'), read('memory.min'), read('memory.oom.group')])
         .toEqual([String(64 << 20), String(48 << 20), String(1 << 20), String(512 << 10), '1']);
       expect(read('io.weight')).toBe('default 300');
+      // Both lowered below the old burst, then both raised above the old quota: the kernel
+      // keeps burst ≤ quota at every write, so the order of the writes matters both ways.
+      await g.update({ cpu: { max: { quota: 8_000 }, burst: 4_000 } });
+      expect([read('cpu.max'), read('cpu.max.burst')]).toEqual(['8000 100000', '4000']);
+      await g.update({ cpu: { max: { quota: 50_000 }, burst: 30_000 } });
+      expect([read('cpu.max'), read('cpu.max.burst')]).toEqual(['50000 100000', '30000']);
+      // The quota alone below the burst: the kernel's refusal, said as such.
+      await expect(g.update({ cpu: { max: { quota: 10_000 } } })).rejects.toMatchObject({ code: 'EINVAL', hint: expect.stringContaining('cpu.max.burst') });
       if (fs.existsSync(path.join(g.path, 'memory.swap.max'))) {
         await g.update({ memory: { swapMax: 0 } });
         expect(read('memory.swap.max')).toBe('0');

@@ -105,7 +105,9 @@ describe.each(STRATEGIES)('spawn failures ($name)', ({ internals }) => {
 
   it('a child killed inside execve itself (a seccomp filter that kills execve) is never reported as started either; one that exec\'d and then died is', async () => {
     const before = openFds();
-    expect(await killedAt(59 /* execve */)).toMatchObject({ code: 'ERR_NSBOX_CHILD_LOST', signal: 'SIGSYS' });
+    // Many times: the pipe's EOF may come before the dying process is a zombie (seen in about
+    // 1 of 150 runs when only a zombie counted).
+    for (let i = 0; i < 20; i++) expect(await killedAt(59 /* execve */)).toMatchObject({ code: 'ERR_NSBOX_CHILD_LOST', signal: 'SIGSYS' });
     // The program ran, then a signal ended it at once: started, then exited by that signal.
     const started = await spawnWith({ command: ['/bin/sh', '-c', 'kill -KILL $$'], stdio: 'ignore' }, internals);
     expect(await started.exited).toEqual({ code: null, signal: 'SIGKILL' });
