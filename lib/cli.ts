@@ -250,7 +250,7 @@ export async function main(argv: string[]): Promise<number> {
           term.once('close', resolve);
         });
         process.stdout.on('resize', () => {
-          if (process.stdout.columns > 0 && process.stdout.rows > 0) term.resize(process.stdout.columns, process.stdout.rows);
+          if (term.fd >= 0 && process.stdout.columns > 0 && process.stdout.rows > 0) term.resize(process.stdout.columns, process.stdout.rows);
         });
       }
       // Whoever reads our output went away (| head): end the container, as SIGPIPE would end us,

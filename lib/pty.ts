@@ -42,6 +42,12 @@ export interface PtyOptions {
 
 /** One read's worth; what is read is copied out of it. */
 const READ_SIZE = 65536;
+/**
+ * Reads per event at most, as libuv's streams do (32 per loop turn): a program that writes
+ * without pause (`yes`) would otherwise hold the event loop, its timers and signals, for as
+ * long as it runs. The watch is level-triggered: the rest is read on the next turn.
+ */
+const READS_PER_TURN = 32;
 let scratch: Buffer | undefined;
 
 interface PendingWrite {
@@ -76,6 +82,10 @@ export class Pty extends Duplex {
   #hungUp = false;
   /** The read side has ended (EIO). */
   #readEnded = false;
+  /** Whether the user lets the event loop exit while the terminal is open (unref()). */
+  #unref = false;
+  /** Whether the native watch keeps the loop alive now: unless unref'd with nothing to write. */
+  #reffed = true;
 
   /** @internal use {@link openPty} */
   constructor(master: number, slave: number, path: string, cols: number, rows: number) {
@@ -98,15 +108,21 @@ export class Pty extends Duplex {
     this.#rearm();
   }
 
-  /** Waits for what is wanted now: readable while read, writable while a write waits. */
+  /**
+   * Waits for what is wanted now: readable while read, writable while a write waits. A write
+   * that waits keeps the event loop alive even after unref(), as a socket's does.
+   */
   #rearm(): void {
     if (this.#fd < 0) return;
     native.fdWatchStart(this.#watch, (this.#reading ? WATCH_READABLE : 0) | (this.#pending ? WATCH_WRITABLE : 0));
+    const ref = !this.#unref || this.#pending !== null;
+    if (ref !== this.#reffed) native.fdWatchRef(this.#watch, ref);
+    this.#reffed = ref;
   }
 
-  /** Reads until the terminal has nothing more (EAGAIN), the consumer has enough, or it hung up. */
+  /** Reads until the terminal has nothing more (EAGAIN), the consumer has enough, it hung up, or for a turn's worth. */
   #readAll(): void {
-    while (this.#reading && this.#fd >= 0) {
+    for (let reads = 0; this.#reading && this.#fd >= 0 && reads < READS_PER_TURN; reads++) {
       scratch ??= Buffer.allocUnsafe(READ_SIZE);
       let n = 0; // EIO: no slave is open any more, and all of the output is read
       try {
@@ -194,14 +210,16 @@ export class Pty extends Duplex {
     this.#rows = rows;
   }
 
-  /** Lets the event loop exit while the terminal is open. */
+  /** Lets the event loop exit while the terminal is open (but not while a write waits). */
   unref(): this {
-    if (this.#fd >= 0) native.fdWatchRef(this.#watch, false);
+    this.#unref = true;
+    this.#rearm();
     return this;
   }
 
   ref(): this {
-    if (this.#fd >= 0) native.fdWatchRef(this.#watch, true);
+    this.#unref = false;
+    this.#rearm();
     return this;
   }
 
@@ -233,9 +251,12 @@ export class Pty extends Duplex {
     }
     if (this.#fd >= 0) {
       this.#fd = -1;
-      this.#pending = null;
       native.fdWatchClose(this.#watch); // and the master with it
     }
+    // A write still waiting is told, and so (by the stream) are those queued behind it.
+    const p = this.#pending;
+    this.#pending = null;
+    p?.callback(Object.assign(new Error('the pty was destroyed before this write completed'), { code: 'ERR_STREAM_DESTROYED' }));
     callback(error);
   }
 }

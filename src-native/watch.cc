@@ -51,10 +51,13 @@ struct FdWatch {
 
   explicit FdWatch(Napi::Env e) : env(e) {}
 
-  void Start(int wanted) {
+  // 0, or libuv's error (the watch then waits for nothing).
+  int Start(int wanted) {
     events = wanted;
-    if (wanted == 0) uv_poll_stop(&poll);
-    else uv_poll_start(&poll, ToUv(wanted), OnEvent);
+    if (wanted == 0) return uv_poll_stop(&poll);
+    int err = uv_poll_start(&poll, ToUv(wanted), OnEvent);
+    if (err != 0) events = 0;
+    return err;
   }
 
   // Stops the watch and closes the fd at once (uv_poll_stop takes it out of epoll); the
@@ -115,10 +118,9 @@ static FdWatch* FindWatch(const Napi::CallbackInfo& info, int64_t id) {
 Napi::Value FdWatchNew(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t raw;
-  if (!ArgInt(info, 0, &raw) || raw < 0 || raw > 0x7fffffff || info.Length() < 2 || !info[1].IsFunction()) {
-    return ThrowTypeError(env, "fdWatch(fd, callback)");
-  }
+  if (!ArgInt(info, 0, &raw) || raw < 0 || raw > 0x7fffffff) return ThrowTypeError(env, "fdWatch(fd, callback)");
   UniqueFd fd(static_cast<int>(raw));
+  if (info.Length() < 2 || !info[1].IsFunction()) return ThrowTypeError(env, "fdWatch(fd, callback)");
   AddonData* data = env.GetInstanceData<AddonData>();
   if (data->tearing_down) return ThrowTypeError(env, "fdWatch: the environment is shutting down");
   auto w = std::make_unique<FdWatch>(env);
@@ -144,7 +146,9 @@ Napi::Value FdWatchStart(const Napi::CallbackInfo& info) {
     return ThrowTypeError(info.Env(), "fdWatchStart(id, events)");
   }
   FdWatch* w = FindWatch(info, id);
-  if (w != nullptr && w->events != events) w->Start(static_cast<int>(events));
+  if (w != nullptr && w->events != events) {
+    if (int err = w->Start(static_cast<int>(events))) return ThrowSystemError(info.Env(), -err, "epoll_ctl");
+  }
   return info.Env().Undefined();
 }
 

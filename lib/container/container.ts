@@ -62,9 +62,11 @@ export interface RunResult extends ContainerResult {
 export interface RunOptions extends ContainerOptions {
   /**
    * Written to the program's stdin, which is then closed. With stdio 'pty' it is typed into the
-   * terminal, then its end (VEOF, ^D, twice after a partial line), so the program sees the
-   * terminal's echo and line editing of it as typed text: a line longer than the terminal's
-   * 4095-byte line buffer loses its excess in canonical mode.
+   * terminal, then its end (VEOF, ^D, twice after a partial line), all at once, as typed ahead:
+   * the terminal's echo and line editing apply (a line longer than its 4095-byte line buffer
+   * loses the excess), and the ^D is an end of input only to a program that reads in the
+   * terminal's canonical mode. One that turns it off first (`stty raw`, a REPL with line
+   * editing) reads the ^D as a byte, and waits for more: give it a `timeout`.
    * @default nothing (stdin closed at once; with 'pty', the end of input is typed at once)
    */
   input?: string | Uint8Array;

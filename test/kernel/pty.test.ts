@@ -3,11 +3,12 @@
 // stream ends cleanly once the program has exited, and no fd is left. Then the terminal made
 // in the child (openConsole) on its own devpts instance, the master sent back over a socket.
 import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Step } from '../../lib/plan';
 import { openConsoleSocket, openPty, type Pty } from '../../lib/pty';
 import { spawn, spawnWith, type StdioEntry } from '../../lib/spawn';
-import { isRoot, ns, sh, STRATEGIES } from '../helpers/env';
+import { isRoot, ns, repoRoot, runNode, sh, STRATEGIES } from '../helpers/env';
 import { expectNoLeaks, openFds } from '../helpers/proc';
 
 /** Everything the terminal prints until its end; `until` gets the text so far. */
@@ -117,6 +118,55 @@ describe('pty', () => {
     expect(out).toMatch(new RegExp(`ready\\r\\n\\s*${big.length}\\r\\n$`));
     if (!pty.closed) await new Promise((r) => pty.once('close', r));
     expect(await expectNoLeaks(before)).toEqual([]);
+  });
+
+  it('a program that writes without pause leaves the event loop its turns; destroy() during a waiting write calls back every write and end()', async () => {
+    const before = openFds();
+    const pty = openPty();
+    const slave = pty.slaveFd;
+    const child = await spawnWith({ command: ['/usr/bin/yes'], stdio: [slave, slave, slave], plan: [{ op: 'setsid' }, { op: 'setctty' }] }, {});
+    pty.closeSlave();
+    // 'data' events between two turns of the loop: a few reads' worth, never all that comes.
+    let chunks = 0;
+    let most = 0;
+    pty.on('data', () => chunks++);
+    await new Promise((r) => pty.once('data', r));
+    for (let turn = 0; turn < 50; turn++) {
+      await new Promise((r) => setImmediate(r));
+      most = Math.max(most, chunks);
+      chunks = 0;
+    }
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(64);
+    pty.pause();
+    // yes reads nothing: the first write waits, the second queues behind it, then end().
+    const calls: string[] = [];
+    pty.on('error', () => undefined);
+    pty.write(Buffer.alloc(1 << 20, 0x61), (e) => calls.push(`first ${(e as NodeJS.ErrnoException | null)?.code}`));
+    pty.write('second', (e) => calls.push(`second ${(e as NodeJS.ErrnoException | null)?.code}`));
+    pty.end(() => calls.push('end'));
+    await new Promise((r) => setImmediate(r));
+    expect(calls).toEqual([]);
+    pty.destroy();
+    await new Promise((r) => pty.once('close', r));
+    expect(calls.slice(0, 2)).toEqual(['first ERR_STREAM_DESTROYED', 'second ERR_STREAM_DESTROYED']);
+    expect(await child.exited).toEqual({ code: null, signal: 'SIGHUP' }); // the hang-up
+    expect(await expectNoLeaks(before)).toEqual([]);
+  });
+
+  it('unref() lets Node exit with the terminal open, but not before a waiting write is written', async () => {
+    const lib = JSON.stringify(path.join(repoRoot, 'lib', 'index.ts'));
+    const out = await runNode(`
+      const { openPty, spawn } = require(${lib});
+      const pty = openPty();
+      spawn({ command: ['/bin/sh', '-c', 'sleep 0.3; exec cat >/dev/null'], stdio: [pty.slaveFd, pty.slaveFd, pty.slaveFd], plan: [{ op: 'setsid' }, { op: 'setctty' }] }).then((child) => {
+        pty.closeSlave();
+        child.unref();
+        pty.unref();
+        pty.write(('y'.repeat(99) + '\\n').repeat(5000)); // 500 kB: far more than the terminal holds
+        process.on('exit', () => console.log('left to write: ' + pty.writableLength));
+      });`);
+    expect(out).toMatchObject({ code: 0, stdout: 'left to write: 0\n' });
   });
 
   it('setctty needs a setsid step before it (and after any fork); sizes are checked', async () => {
