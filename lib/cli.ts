@@ -28,6 +28,11 @@ Options:
   --network none|host     own network namespace with loopback only (default), or the host's
   -v, --volume SRC:DST[:ro|rw]   bind mount (repeatable)
   --tmpfs DST[:SIZE]      tmpfs mount (repeatable)
+  --mount KEY=VALUE,…     a mount as docker run's --mount (repeatable):
+                            type=bind,source=SRC,target=DST[,readonly][,bind-recursive=disabled]
+                            type=tmpfs,target=DST[,tmpfs-size=64M][,tmpfs-mode=1777][,readonly]
+                            type=overlay,target=DST,lower=DIR[:DIR…][,upper=DIR,work=DIR][,readonly]
+                          (mounts are made in the order given, with -v and --tmpfs)
   -u, --user UID[:GID]    user inside the container (default 0:0)
   -h, --hostname NAME     hostname (default: the container id's first 12 characters)
   -e, --env KEY=VALUE     environment variable (repeatable; replaces the default environment)
@@ -57,6 +62,7 @@ const OPTIONS = {
   network: { type: 'string' },
   volume: { type: 'string', short: 'v', multiple: true },
   tmpfs: { type: 'string', multiple: true },
+  mount: { type: 'string', multiple: true },
   user: { type: 'string', short: 'u' },
   hostname: { type: 'string', short: 'h' },
   env: { type: 'string', short: 'e', multiple: true },
@@ -77,7 +83,7 @@ const WITH_BUNDLE = new Set(['bundle', 'tty', 'timeout', 'help']);
  * nsbox's options end at the command (or at `--`): `nsbox run ls -t /` passes -t to ls, as
  * docker run and env(1) do.
  */
-function splitArgs(args: string[]): { values: ReturnType<typeof parseRunOptions>; command: string[] } {
+function splitArgs(args: string[]): { values: RunValues; command: string[] } {
   const { tokens } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: false, tokens: true });
   const cut = tokens.find((t) => t.kind === 'positional' || t.kind === 'option-terminator');
   const values = parseRunOptions(cut ? args.slice(0, cut.index) : args);
@@ -85,25 +91,85 @@ function splitArgs(args: string[]): { values: ReturnType<typeof parseRunOptions>
   return { values, command };
 }
 
-function parseRunOptions(args: string[]) {
-  return parseArgs({ args, options: OPTIONS, allowPositionals: false, strict: true }).values;
+/** The mount options, in the order given (a later mount may cover an earlier one). */
+type MountFlag = { flag: '--volume' | '--tmpfs' | '--mount'; value: string };
+type RunValues = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'] & { mounts: MountFlag[] };
+
+function parseRunOptions(args: string[]): RunValues {
+  const { values, tokens } = parseArgs({ args, options: OPTIONS, allowPositionals: false, strict: true, tokens: true });
+  const mounts: MountFlag[] = [];
+  for (const t of tokens) {
+    if (t.kind === 'option' && (t.name === 'volume' || t.name === 'tmpfs' || t.name === 'mount') && t.value !== undefined) {
+      mounts.push({ flag: `--${t.name}`, value: t.value });
+    }
+  }
+  return { ...values, mounts };
+}
+
+/** docker run's --mount: comma-separated KEY=VALUE (or a bare KEY for a true flag). */
+function mountOption(spec: string): ContainerMount {
+  const bad = (why: string): never => die(`--mount ${spec}: ${why}`);
+  const fields = new Map<string, string>();
+  const alias: Record<string, string> = { src: 'source', destination: 'target', dst: 'target', ro: 'readonly' };
+  for (const part of spec.split(',')) {
+    const i = part.indexOf('=');
+    const key = i < 0 ? part : part.slice(0, i);
+    const name = alias[key] ?? key;
+    if (!name) bad('an empty field');
+    if (fields.has(name)) bad(`'${key}' given twice`);
+    fields.set(name, i < 0 ? 'true' : part.slice(i + 1));
+  }
+  const take = (key: string): string | undefined => {
+    const value = fields.get(key);
+    fields.delete(key);
+    return value;
+  };
+  const flag = (key: string): boolean => {
+    const value = take(key);
+    if (value === undefined || value === 'true' || value === '1') return value !== undefined;
+    if (value === 'false' || value === '0') return false;
+    return bad(`${key}=${value}: expected true or false`);
+  };
+  const type = take('type') ?? 'volume';
+  const target = take('target') ?? bad('a target is required (target=DST)');
+  let mount: ContainerMount;
+  if (type === 'bind') {
+    const source = take('source') ?? bad('a bind needs source=SRC');
+    const recursive = take('bind-recursive') ?? 'enabled';
+    if (recursive !== 'enabled' && recursive !== 'disabled') bad(`bind-recursive=${recursive}: expected enabled or disabled`);
+    mount = { type: 'bind', source, target, readonly: flag('readonly'), recursive: recursive === 'enabled' };
+  } else if (type === 'tmpfs') {
+    const size = take('tmpfs-size');
+    const mode = take('tmpfs-mode');
+    if (mode !== undefined && !/^[0-7]{1,4}$/.test(mode)) bad(`tmpfs-mode=${mode}: expected octal permissions such as 1777`);
+    mount = { type: 'tmpfs', target, readonly: flag('readonly'), ...(size !== undefined ? { size } : {}), ...(mode !== undefined ? { mode: parseInt(mode, 8) } : {}) };
+  } else if (type === 'overlay') {
+    const lower = take('lower') ?? bad('an overlay needs lower=DIR[:DIR…] (uppermost first)');
+    const upper = take('upper');
+    const work = take('work');
+    mount = { type: 'overlay', target, lower: lower.split(':'), readonly: flag('readonly'), ...(upper !== undefined ? { upper } : {}), ...(work !== undefined ? { work } : {}) };
+  } else {
+    return bad(`type=${type}: expected bind, tmpfs or overlay (nsbox has no named volumes)`);
+  }
+  if (fields.size > 0) bad(`${[...fields.keys()].join(', ')}: not known for type=${type}`);
+  return mount;
 }
 
 const capability = (name: string): string => (name === 'ALL' || name.startsWith('CAP_') ? name : `CAP_${name.toUpperCase()}`);
 
-function containerOptions(values: ReturnType<typeof parseRunOptions>, command: string[]): ContainerOptions {
+function containerOptions(values: RunValues, command: string[]): ContainerOptions {
   if (command.length === 0) die('no command given (nsbox run [options] [--] command…)');
-  const mounts: ContainerMount[] = [];
-  for (const v of values.volume ?? []) {
-    const [source, target, mode, ...extra] = v.split(':');
-    if (!source || !target || extra.length > 0 || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) die(`--volume ${v}: expected SRC:DST[:ro|rw]`);
-    mounts.push({ type: 'bind', source, target, readonly: mode === 'ro' });
-  }
-  for (const t of values.tmpfs ?? []) {
-    const [target, size, ...extra] = t.split(':');
-    if (!target || extra.length > 0) die(`--tmpfs ${t}: expected DST[:SIZE]`);
-    mounts.push({ type: 'tmpfs', target, ...(size ? { size } : {}) });
-  }
+  const mounts = values.mounts.map(({ flag, value }): ContainerMount => {
+    if (flag === '--mount') return mountOption(value);
+    if (flag === '--volume') {
+      const [source, target, mode, ...extra] = value.split(':');
+      if (!source || !target || extra.length > 0 || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) die(`--volume ${value}: expected SRC:DST[:ro|rw]`);
+      return { type: 'bind', source, target, readonly: mode === 'ro' };
+    }
+    const [target, size, ...extra] = value.split(':');
+    if (!target || extra.length > 0) die(`--tmpfs ${value}: expected DST[:SIZE]`);
+    return { type: 'tmpfs', target, ...(size ? { size } : {}) };
+  });
   const resources: NonNullable<ContainerOptions['resources']> = {};
   if (values.memory !== undefined) resources.memory = { max: values.memory as never };
   if (values.pids !== undefined) {
@@ -152,12 +218,12 @@ const FLAGS: Record<string, string> = {
   seccomp: '--seccomp', timeout: '--timeout', terminalSize: '--tty',
 };
 
-/** An error about an option, said as the flag it came from: "'--workdir' (as options.cwd)"; mounts by their -v/--tmpfs. */
-function namedAsFlag(e: unknown, values: ReturnType<typeof parseRunOptions>): unknown {
+/** An error about an option, said as the flag it came from: "'--workdir' (as options.cwd)"; mounts by their -v/--tmpfs/--mount. */
+function namedAsFlag(e: unknown, values: RunValues): unknown {
   return renameOptionError(e, (key, i) => {
     if (key !== 'mounts' || i === undefined) return FLAGS[key];
-    const volumes = values.volume ?? [];
-    return i < volumes.length ? `--volume ${volumes[i]}` : `--tmpfs ${(values.tmpfs ?? [])[i - volumes.length] ?? ''}`.trim();
+    const m = values.mounts[i];
+    return m ? `${m.flag} ${m.value}` : '--volume/--tmpfs/--mount';
   });
 }
 
@@ -194,7 +260,7 @@ export async function main(argv: string[]): Promise<number> {
     how.terminalSize = { cols: process.stdout.columns, rows: process.stdout.rows };
   }
   if (values.bundle !== undefined) {
-    const ignored = Object.keys(values).filter((k) => !WITH_BUNDLE.has(k));
+    const ignored = Object.keys(values).filter((k) => !WITH_BUNDLE.has(k) && k !== 'mounts'); // (mounts: -v/--tmpfs/--mount again)
     if (ignored.length > 0 || command.length > 0) {
       die(`--bundle runs the bundle's own config.json: ${ignored.length > 0 ? ignored.map((k) => `--${k}`).join(', ') : 'a command'} cannot go with it (edit config.json instead)`);
     }

@@ -4,7 +4,7 @@ import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CGROUP_ROOT, isRoot, REGISTER_TS, repoRoot } from '../helpers/env';
+import { CGROUP_ROOT, isRoot, REGISTER_TS, repoRoot, rmTmp, tmpDir } from '../helpers/env';
 
 const CLI = path.join(repoRoot, 'lib', 'cli.ts');
 
@@ -35,6 +35,38 @@ describe('nsbox run', () => {
   it('runs a command in a container with the options given, and exits with its status', async () => {
     const r = await nsbox(['run', '--hostname', 'cli', '-e', 'A=b', '-w', '/tmp', '--', '/bin/sh', '-c', 'echo "$(hostname) $A $(pwd) $$"; exit 3']);
     expect(r).toMatchObject({ code: 3, stdout: 'cli b /tmp 1\n' });
+  });
+
+  it('--mount as docker run: bind, tmpfs with size and mode, overlay over lower directories; in the order given; bad fields named', async () => {
+    const lower = tmpDir('cli-lower');
+    try {
+      fs.writeFileSync(path.join(lower, 'base'), 'from lower\n');
+      const r = await nsbox(['run', '--read-only',
+        '--mount', `type=bind,source=${repoRoot},target=/src,readonly`,
+        '--mount', 'type=tmpfs,dst=/scratch,tmpfs-size=1M,tmpfs-mode=700',
+        '--mount', `type=overlay,target=/layer,lower=${lower}`,
+        '-v', `${lower}:/src/lib:ro`, // after the first: over its lib/
+        '--', '/bin/sh', '-c',
+        'test -f /src/package.json && echo bound; touch /src/x 2>/dev/null || echo ro-bind; stat -c %a /scratch; df -k /scratch | tail -1 | awk "{print \\$2}"; ' +
+        'cat /layer/base; echo new >/layer/made && cat /layer/made; cat /src/lib/base']);
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      expect(r.stdout).toBe('bound\nro-bind\n700\n1024\nfrom lower\nnew\nfrom lower\n');
+      expect(fs.readdirSync(lower)).toEqual(['base']); // the overlay's changes went to its tmpfs
+      for (const [spec, said] of [
+        ['type=bind,target=/x', 'a bind needs source=SRC'],
+        ['type=volume,target=/x', 'expected bind, tmpfs or overlay'],
+        ['type=tmpfs,target=/x,tmpfs-mode=rwx', 'tmpfs-mode=rwx'],
+        ['type=tmpfs,target=/x,color=red', 'color: not known for type=tmpfs'],
+        ['type=tmpfs,target=/x,readonly=maybe', 'readonly=maybe'],
+      ]) {
+        const bad = await nsbox(['run', '--mount', spec, '--', 'true']);
+        expect(bad, spec).toMatchObject({ code: 125, stderr: expect.stringContaining(said) });
+      }
+      // A value the API refuses is named as the --mount it came from.
+      expect((await nsbox(['run', '--tmpfs', '/a', '--mount', 'type=tmpfs,target=rel', '--', 'true'])).stderr).toContain("'--mount type=tmpfs,target=rel' (as options.mounts[1].target)");
+    } finally {
+      rmTmp(lower);
+    }
   });
 
   it('bind mounts, tmpfs, read-only root, network none', async () => {
