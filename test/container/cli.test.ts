@@ -89,7 +89,7 @@ describe('nsbox run', () => {
     expect(await nsbox(['runn'])).toMatchObject({ code: 125, stderr: expect.stringContaining("unknown command 'runn'") });
     // An option the API refuses is named as its flag.
     expect((await nsbox(['run', '-w', 'tmp', '--', 'true'])).stderr).toContain("'--workdir' (as options.cwd)");
-    expect((await nsbox(['run', '--tmpfs', '/a', '-v', '/tmp:rel', '--', 'true'])).stderr).toContain("'--volume /tmp:rel' (as options.mounts[0].target)");
+    expect((await nsbox(['run', '--tmpfs', '/a', '-v', '/tmp:rel', '--', 'true'])).stderr).toContain("'--volume /tmp:rel' (as options.mounts[1].target)"); // in the order given
   });
 
   it("nsbox's options end at the command: what follows is the command's", async () => {
