@@ -56,6 +56,8 @@ export type Step =
       recursive?: boolean;
       /** Create the target (a directory or an empty file, like the source) if it is missing. */
       createTarget?: boolean;
+      /** A source that does not exist is no error: the step does nothing (runc's read-only paths). */
+      optional?: boolean;
     } & MountAttributes)
   | ({ op: 'mountSetattr'; path: string; recursive?: boolean } & MountAttributes)
   | {
@@ -175,6 +177,21 @@ export type Step =
       /** The terminal's size, set before the program runs. @default the kernel's (0×0) */
       size?: { cols: number; rows: number };
     }
+  | {
+      /**
+       * From here until `pivotRoot`, every path below `root` that a later step names (a mount
+       * target, a directory, file, node or link it makes) is resolved inside `root`, as it
+       * will resolve once `root` is the root: a symlink in it, absolute or with `..`, never
+       * leads out of it (openat2 RESOLVE_IN_ROOT, Linux 5.6; before that, a symlink on such a
+       * path is refused with ELOOP). Put it after the root filesystem is mounted on `root`
+       * and before anything is mounted or made in it: an image's `proc -> /elsewhere` would
+       * otherwise put /proc, and the masks over it, somewhere else than the program's /proc,
+       * and a target through a link to a host path would make files on the host. Sources of
+       * `bind` steps are the host's and stay unconfined.
+       */
+      op: 'confine';
+      root: string;
+    }
   | { op: 'umask'; /** The file mode creation mask (umask(2)), e.g. 0o022. */ mask: number }
   | {
       op: 'writeFile';
@@ -195,6 +212,7 @@ const OP = {
   mknod: 9, mask: 10, remountReadonly: 11, chdir: 12, setrlimit: 13, setgroups: 14, setgid: 15, setuid: 16,
   capabilities: 17, noNewPrivileges: 18, seccomp: 19, dumpable: 20, umount: 21, setsid: 22, wait: 23, exec: 24,
   setns: 25, writeFile: 26, fork: 27, setctty: 28, umask: 29, unshare: 30, loopbackUp: 31, openConsole: 32, mountSysfs: 33,
+  confine: 34,
 } as const;
 export const STEP_OPS = Object.keys(OP).filter((k) => k !== 'wait' && k !== 'exec') as StepOp[];
 
@@ -204,6 +222,7 @@ export const SYSCALLS = [
   'setdomainname', 'mkdir', 'symlink', 'mknod', 'open', 'statx', 'prlimit64', 'setgroups', 'setresgid',
   'setresuid', 'prctl', 'capset', 'seccomp', 'setsid', 'execve', 'rt_sigaction', 'rt_sigprocmask', 'fault',
   'statfs', 'capget', 'setns', 'write', 'clone', 'ioctl', 'unshare', 'socket', 'sendmsg', 'move_mount', 'open_tree',
+  'openat2',
 ] as const;
 
 /** What an `openConsole` step opens (child.cc OpenConsole). */
@@ -314,7 +333,7 @@ const S_IF = { file: 0o100000, char: 0o020000, block: 0o060000, fifo: 0o010000 }
 const MOUNT_ATTR_KEYS = ['readonly', 'nosuid', 'nodev', 'noexec', 'nodiratime', 'atime', 'propagation'];
 const STEP_KEYS: Record<StepOp, readonly string[]> = {
   mount: ['source', 'target', 'type', 'flags', 'data'],
-  bind: ['source', 'target', 'recursive', 'createTarget', ...MOUNT_ATTR_KEYS],
+  bind: ['source', 'target', 'recursive', 'createTarget', 'optional', ...MOUNT_ATTR_KEYS],
   mountSetattr: ['path', 'recursive', ...MOUNT_ATTR_KEYS],
   pivotRoot: ['newRoot', 'putOld'],
   sethostname: ['hostname'],
@@ -344,6 +363,7 @@ const STEP_KEYS: Record<StepOp, readonly string[]> = {
   loopbackUp: [],
   openConsole: ['socket', 'size'],
   mountSysfs: ['target'],
+  confine: ['root'],
 };
 
 function flag(name: string, o: Record<string, unknown>, key: string): boolean {
@@ -363,7 +383,7 @@ function encodeStep(name: string, step: unknown, t: StringTable): EncodedStep {
     }
     case 'bind': {
       const a = encodeAttributes(name, s);
-      const bits = (flag(name, s, 'recursive') ? 1 : 0) | (flag(name, s, 'createTarget') ? 2 : 0);
+      const bits = (flag(name, s, 'recursive') ? 1 : 0) | (flag(name, s, 'createTarget') ? 2 : 0) | (flag(name, s, 'optional') ? 4 : 0);
       return { op: OP.bind, args: [path('source'), path('target'), bits, a.set, a.clr, a.propagation] };
     }
     case 'mountSetattr': {
@@ -473,6 +493,8 @@ function encodeStep(name: string, step: unknown, t: StringTable): EncodedStep {
       return { op: OP.loopbackUp, args: [] };
     case 'mountSysfs':
       return { op: OP.mountSysfs, args: [path('target')] };
+    case 'confine':
+      return { op: OP.confine, args: [path('root')] };
     case 'openConsole': {
       let cols = 0, rows = 0;
       if (s.size !== undefined) {

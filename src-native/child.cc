@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <net/if.h>
@@ -82,6 +83,7 @@ class Executor {
     for (uint32_t i = 0; i < c_->count; i++) {
       sysop_ = SYS_OP_FAULT;
       long rc = static_cast<int>(i) == c_->fault_step ? -c_->fault_errno : RunStep(i, c_->steps[i]);
+      CloseStepFds();
       if (rc < 0) Die(report_, static_cast<int32_t>(i), rc, sysop_);
     }
     Exit(127);  // unreachable: the last step is exec, which either replaces us or fails
@@ -200,7 +202,162 @@ class Executor {
     return Sys(SYS_OP_STATX, SYS_statx, AT_FDCWD, P(path), AT_STATX_SYNC_AS_STAT, STATX_TYPE, P(st));
   }
 
+  // ---- Confinement (a CONFINE step): paths below the new root resolve inside it ----
+
+  // The part of path below the confined root ("" for the root itself), or nullptr.
+  const char* BelowRoot(const char* path) const {
+    if (root_fd_ < 0) return nullptr;
+    for (size_t i = 0; i < root_len_; i++) {
+      if (path[i] != root_[i]) return nullptr;
+    }
+    if (path[root_len_] != '\0' && path[root_len_] != '/') return nullptr;
+    const char* rel = path + root_len_;
+    while (*rel == '/') rel++;
+    return rel;
+  }
+
+  // An O_PATH fd of rel ("" is the root) resolved inside the root: symlinks, absolute or
+  // not, resolve as they will once it is the root, and `..` stops at it. -errno on failure.
+  long OpenInRoot(const char* rel, int extra_flags) {
+    if (*rel == '\0') rel = ".";
+    if (!no_openat2_) {
+      struct open_how how = {};
+      how.flags = O_PATH | O_CLOEXEC | static_cast<uint64_t>(extra_flags);
+      how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+      long fd = Sys(SYS_OP_OPENAT2, SYS_openat2, root_fd_, P(rel), P(&how), sizeof how);
+      if (fd != -ENOSYS) return fd;
+      no_openat2_ = true;
+    }
+    // Before 5.6: component by component without following; a symlink is refused.
+    char buf[4096];
+    size_t n = Len(rel);
+    if (n >= sizeof buf) return -ENAMETOOLONG;
+    for (size_t i = 0; i <= n; i++) buf[i] = rel[i];
+    long dir = Sys(SYS_OP_OPEN, SYS_openat, root_fd_, P("."), O_PATH | O_CLOEXEC | O_DIRECTORY);
+    for (size_t start = 0; dir >= 0 && start < n;) {
+      size_t end = start;
+      while (end < n && buf[end] != '/') end++;
+      buf[end] = '\0';
+      long next = Sys(SYS_OP_OPEN, SYS_openat, dir, P(buf + start), O_PATH | O_CLOEXEC | O_NOFOLLOW);
+      raw_syscall(SYS_close, dir);
+      dir = next;
+      if (dir >= 0) {
+        struct statx st;
+        long rc = Sys(SYS_OP_STATX, SYS_statx, dir, P(""), AT_EMPTY_PATH, STATX_TYPE, P(&st));
+        if (rc < 0 || S_ISLNK(st.stx_mode)) {
+          raw_syscall(SYS_close, dir);
+          dir = rc < 0 ? rc : -ELOOP;
+        }
+      }
+      start = end + 1;
+      while (start < n && buf[start] == '/') start++;
+    }
+    return dir;
+  }
+
+  // Keeps fd open until the step ends and names it: "/proc/self/fd/N" (the host's /proc:
+  // confinement ends at pivot_root), which every path-taking system call follows to it.
+  const char* FdPath(long fd) {
+    if (step_fd_count_ == kStepFds) CloseStepFds();  // never: a step holds at most four
+    int i = step_fd_count_++;
+    step_fds_[i] = static_cast<int>(fd);
+    char* out = fd_paths_[i];
+    const char prefix[] = "/proc/self/fd/";
+    size_t k = 0;
+    for (; prefix[k]; k++) out[k] = prefix[k];
+    char digits[12];
+    int d = 0;
+    for (unsigned long v = static_cast<unsigned long>(fd); d == 0 || v > 0; v /= 10) digits[d++] = static_cast<char>('0' + v % 10);
+    while (d > 0) out[k++] = digits[--d];
+    out[k] = '\0';
+    return out;
+  }
+
+  void CloseStepFds() {
+    while (step_fd_count_ > 0) raw_syscall(SYS_close, step_fds_[--step_fd_count_]);
+  }
+
+  // What the step's system call should be given for path: below the confined root, the
+  // fd path of its resolution there; else path. nullptr with *err set when it cannot resolve.
+  const char* Resolve(const char* path, long* err) {
+    const char* rel = BelowRoot(path);
+    if (rel == nullptr) return path;
+    long fd = OpenInRoot(rel, 0);
+    if (fd < 0) {
+      *err = fd;
+      return nullptr;
+    }
+    return FdPath(fd);
+  }
+
+  // For making path: the directory to make it in and its name there. Below the confined root,
+  // the parent resolved inside it (made first when make_parents); else AT_FDCWD and path.
+  long ParentOf(const char* path, bool make_parents, int* dir, const char** name) {
+    const char* rel = BelowRoot(path);
+    *dir = AT_FDCWD;
+    *name = path;
+    if (rel == nullptr) return 0;
+    if (*rel == '\0') return -EEXIST;  // the root itself
+    size_t n = Len(rel), slash = n;
+    while (slash > 0 && rel[slash - 1] != '/') slash--;
+    *name = rel + slash;
+    char parent[4096];
+    if (slash >= sizeof parent) return -ENAMETOOLONG;
+    size_t m = slash > 0 ? slash - 1 : 0;
+    for (size_t i = 0; i < m; i++) parent[i] = rel[i];
+    parent[m] = '\0';
+    if (make_parents && m > 0) {
+      long rc = MkdirAllInRoot(parent, 0755);
+      if (rc < 0) return rc;
+    }
+    long fd = OpenInRoot(parent, O_DIRECTORY);
+    if (fd < 0) return fd;
+    FdPath(fd);  // closed with the step
+    *dir = static_cast<int>(fd);
+    return 0;
+  }
+
+  // mkdir -p of rel inside the root: each missing level made in its parent as resolved there.
+  long MkdirAllInRoot(const char* rel, uint32_t mode) {
+    long fd = OpenInRoot(rel, 0);
+    if (fd >= 0) {
+      raw_syscall(SYS_close, fd);
+      return 0;
+    }
+    if (fd != -ENOENT) return fd;
+    char buf[4096];
+    size_t n = Len(rel);
+    if (n >= sizeof buf) return -ENAMETOOLONG;
+    for (size_t i = 0; i <= n; i++) buf[i] = rel[i];
+    size_t parent_end = 0;  // where the parent of the level being looked at ends
+    for (size_t i = 1; i <= n; i++) {
+      if (buf[i] != '/' && buf[i] != '\0') continue;
+      buf[i] = '\0';
+      long level = OpenInRoot(buf, 0);
+      if (level == -ENOENT) {
+        char saved = buf[parent_end];
+        buf[parent_end] = '\0';
+        long dir = OpenInRoot(parent_end == 0 ? "" : buf, O_DIRECTORY);
+        buf[parent_end] = saved;
+        if (dir < 0) return dir;
+        const char* name = buf + parent_end + (parent_end == 0 ? 0 : 1);
+        long rc = Sys(SYS_OP_MKDIR, SYS_mkdirat, dir, P(name), mode);
+        raw_syscall(SYS_close, dir);
+        // EEXIST: a dangling symlink, whose target is not made through it.
+        if (rc < 0) return rc == -EEXIST ? -ENOENT : rc;
+      } else if (level < 0) {
+        return level;
+      } else {
+        raw_syscall(SYS_close, level);
+      }
+      parent_end = i;
+      if (i < n) buf[i] = '/';
+    }
+    return 0;
+  }
+
   long MkdirAll(const char* path, uint32_t mode) {
+    if (const char* rel = BelowRoot(path)) return MkdirAllInRoot(rel, mode);
     // Most targets' parents exist: one mkdir then, not one per level.
     long first = Sys(SYS_OP_MKDIR, SYS_mkdirat, AT_FDCWD, P(path), mode);
     if (first == 0 || first == -EEXIST) return 0;
@@ -221,6 +378,21 @@ class Executor {
   }
 
   long CreateFile(const char* path) {
+    if (BelowRoot(path) != nullptr) {
+      int dir;
+      const char* name;
+      long rc = ParentOf(path, true, &dir, &name);
+      if (rc < 0) return rc;
+      long fd = Sys(SYS_OP_OPEN, SYS_openat, dir, P(name), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0644);
+      if (fd >= 0) {
+        raw_syscall(SYS_close, fd);
+        return 0;
+      }
+      if (fd != -EEXIST) return fd;
+      // There already: a file, or a link that resolves to one inside the root.
+      long err = 0;
+      return Resolve(path, &err) == nullptr ? err : 0;
+    }
     // the parent directory first
     char buf[4096];
     size_t n = Len(path);
@@ -355,7 +527,8 @@ class Executor {
     if (templ < 0) return 1;
     long tree = Sys(SYS_OP_OPEN_TREE, SYS_open_tree, templ, P(""), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
     if (tree < 0) return tree;
-    long rc = Sys(SYS_OP_MOVE_MOUNT, SYS_move_mount, tree, P(""), AT_FDCWD, P(target), MOVE_MOUNT_F_EMPTY_PATH);
+    // T_SYMLINKS: as mount(2) does, and a confined target is a /proc/self/fd link.
+    long rc = Sys(SYS_OP_MOVE_MOUNT, SYS_move_mount, tree, P(""), AT_FDCWD, P(target), MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS);
     raw_syscall(SYS_close, tree);
     return rc;
   }
@@ -483,12 +656,21 @@ class Executor {
 
   long RunStep(uint32_t index, const RawStep& s) {
     switch (s.op) {
-      case OP_MOUNT:
-        return Sys(SYS_OP_MOUNT, SYS_mount, P(Str(s.a[0])), P(Str(s.a[1])), P(Str(s.a[2])), s.a[3], P(Str(s.a[4])));
+      case OP_MOUNT: {
+        long err = 0;
+        const char* target = Resolve(Str(s.a[1]), &err);
+        if (target == nullptr) return err;
+        return Sys(SYS_OP_MOUNT, SYS_mount, P(Str(s.a[0])), P(target), P(Str(s.a[2])), s.a[3], P(Str(s.a[4])));
+      }
       case OP_BIND: {
         const char* src = Str(s.a[0]);
         const char* dst = Str(s.a[1]);
         bool recursive = s.a[2] & 1;
+        if (s.a[2] & 4) {
+          struct statx st;
+          long rc = Statx(src, &st);
+          if (rc == -ENOENT) return 0;
+        }
         if (s.a[2] & 2) {
           struct statx st;
           long rc = Statx(src, &st);
@@ -496,13 +678,35 @@ class Executor {
           rc = S_ISDIR(st.stx_mode) ? MkdirAll(dst, 0755) : CreateFile(dst);
           if (rc < 0) return rc;
         }
-        long rc = Sys(SYS_OP_MOUNT, SYS_mount, P(src), P(dst), 0, MS_BIND | (recursive ? MS_REC : 0), 0);
+        long err = 0;
+        const char* target = Resolve(dst, &err);
+        if (target == nullptr) return err;
+        long rc = Sys(SYS_OP_MOUNT, SYS_mount, P(src), P(target), 0, MS_BIND | (recursive ? MS_REC : 0), 0);
         if (rc < 0 || !(s.a[3] | s.a[4] | s.a[5])) return rc;
-        return SetAttr(dst, recursive, s.a[3], s.a[4], s.a[5]);
+        // Resolved again: the target is now the new mount, which the fd above is not.
+        if ((target = Resolve(dst, &err)) == nullptr) return err;
+        return SetAttr(target, recursive, s.a[3], s.a[4], s.a[5]);
       }
-      case OP_MOUNT_SETATTR:
-        return SetAttr(Str(s.a[0]), s.a[1] & AT_RECURSIVE, s.a[2], s.a[3], s.a[4]);
+      case OP_MOUNT_SETATTR: {
+        long err = 0;
+        const char* path = Resolve(Str(s.a[0]), &err);
+        if (path == nullptr) return err;
+        return SetAttr(path, s.a[1] & AT_RECURSIVE, s.a[2], s.a[3], s.a[4]);
+      }
+      case OP_CONFINE: {
+        long fd = Sys(SYS_OP_OPEN, SYS_openat, AT_FDCWD, P(Str(s.a[0])), O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) return fd;
+        if (root_fd_ >= 0) raw_syscall(SYS_close, root_fd_);
+        root_fd_ = static_cast<int>(fd);
+        root_ = Str(s.a[0]);
+        root_len_ = Len(root_);
+        while (root_len_ > 1 && root_[root_len_ - 1] == '/') root_len_--;
+        return 0;
+      }
       case OP_PIVOT_ROOT: {
+        // Confinement ends: from here the root is the new one, and paths resolve in it anyway.
+        if (root_fd_ >= 0) raw_syscall(SYS_close, root_fd_);
+        root_fd_ = -1;
         const char* root = Str(s.a[0]);
         const char* put_old = Str(s.a[1]);
         long rc;
@@ -526,33 +730,54 @@ class Executor {
         return Sys(SYS_OP_SETHOSTNAME, SYS_sethostname, P(Str(s.a[0])), Len(Str(s.a[0])));
       case OP_SETDOMAINNAME:
         return Sys(SYS_OP_SETDOMAINNAME, SYS_setdomainname, P(Str(s.a[0])), Len(Str(s.a[0])));
-      case OP_MKDIR:
+      case OP_MKDIR: {
         if (s.a[2]) return MkdirAll(Str(s.a[0]), s.a[1]);
-        return Sys(SYS_OP_MKDIR, SYS_mkdirat, AT_FDCWD, P(Str(s.a[0])), s.a[1]);
-      case OP_SYMLINK:
-        return Sys(SYS_OP_SYMLINK, SYS_symlinkat, P(Str(s.a[0])), AT_FDCWD, P(Str(s.a[1])));
-      case OP_MKNOD:
-        return Sys(SYS_OP_MKNOD, SYS_mknodat, AT_FDCWD, P(Str(s.a[0])), s.a[1], static_cast<long>(U64(s.a[2], s.a[3])));
+        int dir;
+        const char* name;
+        long rc = ParentOf(Str(s.a[0]), false, &dir, &name);
+        return rc < 0 ? rc : Sys(SYS_OP_MKDIR, SYS_mkdirat, dir, P(name), s.a[1]);
+      }
+      case OP_SYMLINK: {
+        int dir;
+        const char* name;
+        long rc = ParentOf(Str(s.a[1]), false, &dir, &name);
+        return rc < 0 ? rc : Sys(SYS_OP_SYMLINK, SYS_symlinkat, P(Str(s.a[0])), dir, P(name));
+      }
+      case OP_MKNOD: {
+        int dir;
+        const char* name;
+        long rc = ParentOf(Str(s.a[0]), false, &dir, &name);
+        return rc < 0 ? rc : Sys(SYS_OP_MKNOD, SYS_mknodat, dir, P(name), s.a[1], static_cast<long>(U64(s.a[2], s.a[3])));
+      }
       case OP_MASK: {
         // As runc: a directory is covered by an empty read-only tmpfs, a file by the null
         // device; a path that does not exist needs no mask. A step marked shared (a2 bit 0)
         // clones the addon's template where the spawn gave one (ChildContext::mask_fd).
+        long err = 0;
+        const char* path = Resolve(Str(s.a[0]), &err);
+        if (path == nullptr) return err == -ENOENT ? 0 : err;
         struct statx st;
-        long rc = Statx(Str(s.a[0]), &st);
+        long rc = Statx(path, &st);
         if (rc == -ENOENT) return 0;
         if (rc < 0) return rc;
         if (S_ISDIR(st.stx_mode)) {
-          rc = CloneTemplate(s.a[2] & 1 ? mask_ : -1, Str(s.a[0]));
+          rc = CloneTemplate(s.a[2] & 1 ? mask_ : -1, path);
           if (rc <= 0) return rc;
-          return Sys(SYS_OP_MOUNT, SYS_mount, P("tmpfs"), P(Str(s.a[0])), P("tmpfs"),
+          return Sys(SYS_OP_MOUNT, SYS_mount, P("tmpfs"), P(path), P("tmpfs"),
                      MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, P("size=0"));
         }
-        return Sys(SYS_OP_MOUNT, SYS_mount, P(Str(s.a[1])), P(Str(s.a[0])), 0, MS_BIND, 0);
+        return Sys(SYS_OP_MOUNT, SYS_mount, P(Str(s.a[1])), P(path), 0, MS_BIND, 0);
       }
-      case OP_REMOUNT_RO:
-        return SetAttr(Str(s.a[0]), s.a[1], MOUNT_ATTR_RDONLY, 0, 0);
-      case OP_CHDIR:
-        return Sys(SYS_OP_CHDIR, SYS_chdir, P(Str(s.a[0])));
+      case OP_REMOUNT_RO: {
+        long err = 0;
+        const char* path = Resolve(Str(s.a[0]), &err);
+        return path == nullptr ? err : SetAttr(path, s.a[1], MOUNT_ATTR_RDONLY, 0, 0);
+      }
+      case OP_CHDIR: {
+        long err = 0;
+        const char* path = Resolve(Str(s.a[0]), &err);
+        return path == nullptr ? err : Sys(SYS_OP_CHDIR, SYS_chdir, P(path));
+      }
       case OP_SETRLIMIT: {
         struct rlimit lim = {U64(s.a[1], s.a[2]), U64(s.a[3], s.a[4])};
         return Sys(SYS_OP_PRLIMIT, SYS_prlimit64, 0, s.a[0], P(&lim), 0);
@@ -580,8 +805,11 @@ class Executor {
       case OP_DUMPABLE:
         // Per address space: lib/spawn.ts never runs this step in a CLONE_VM child.
         return Sys(SYS_OP_PRCTL, SYS_prctl, PR_SET_DUMPABLE, s.a[0], 0, 0, 0);
-      case OP_UMOUNT:
-        return Sys(SYS_OP_UMOUNT2, SYS_umount2, P(Str(s.a[0])), s.a[1]);
+      case OP_UMOUNT: {
+        long err = 0;
+        const char* path = Resolve(Str(s.a[0]), &err);
+        return path == nullptr ? err : Sys(SYS_OP_UMOUNT2, SYS_umount2, P(path), s.a[1]);
+      }
       case OP_SETSID:
         return Sys(SYS_OP_SETSID, SYS_setsid);
       case OP_SETNS:
@@ -602,8 +830,11 @@ class Executor {
       }
       case OP_OPEN_CONSOLE:
         return OpenConsole(static_cast<int>(s.a[0]), s.a[1], s.a[2]);
-      case OP_MOUNT_SYSFS:
-        return MountSysfs(Str(s.a[0]));
+      case OP_MOUNT_SYSFS: {
+        long err = 0;
+        const char* path = Resolve(Str(s.a[0]), &err);
+        return path == nullptr ? err : MountSysfs(path);
+      }
       case OP_UNSHARE:
         return Sys(SYS_OP_UNSHARE, SYS_unshare, static_cast<long>(s.a[0]));
       case OP_UMASK:
@@ -613,7 +844,11 @@ class Executor {
         // One write: the files written here are small (/etc/hostname, a sysctl value);
         // a short write is reported as EIO rather than retried.
         int flags = O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | ((s.a[3] & 1) ? O_CREAT : 0) | ((s.a[3] & 2) ? O_TRUNC : 0);
-        long fd = Sys(SYS_OP_OPEN, SYS_openat, AT_FDCWD, P(Str(s.a[0])), flags, s.a[4]);
+        int dir;
+        const char* name;
+        long fd = ParentOf(Str(s.a[0]), false, &dir, &name);
+        if (fd < 0) return fd;
+        fd = Sys(SYS_OP_OPEN, SYS_openat, dir, P(name), flags, s.a[4]);
         if (fd < 0) return fd;
         long rc = s.a[2] ? Sys(SYS_OP_WRITE, SYS_write, fd, P(Blob(s.a[1])), s.a[2]) : 0;
         raw_syscall(SYS_close, fd);
@@ -644,7 +879,17 @@ class Executor {
     return -EINVAL;
   }
 
+  static constexpr int kStepFds = 8;
   const ChildContext* c_;
+  // The CONFINE step's root (an O_PATH fd and its path), until pivot_root.
+  int root_fd_ = -1;
+  const char* root_ = nullptr;
+  size_t root_len_ = 0;
+  bool no_openat2_ = false;
+  // fds a step opened to name its paths, closed when it ends.
+  int step_fds_[kStepFds];
+  int step_fd_count_ = 0;
+  char fd_paths_[kStepFds][32];
   int report_;
   int sync_;
   int go_r_;

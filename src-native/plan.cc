@@ -23,7 +23,7 @@ Shape ShapeOf(uint32_t op) {
     case OP_MOUNT_SETATTR: s.a[0] = STR; break;
     case OP_PIVOT_ROOT: s.a[0] = STR; s.a[1] = OPT; s.a[2] = OPT; break;
     case OP_SETHOSTNAME: case OP_SETDOMAINNAME: case OP_CHDIR: case OP_MKDIR: case OP_MKNOD:
-    case OP_REMOUNT_RO: case OP_UMOUNT: case OP_MOUNT_SYSFS: s.a[0] = STR; break;
+    case OP_REMOUNT_RO: case OP_UMOUNT: case OP_MOUNT_SYSFS: case OP_CONFINE: s.a[0] = STR; break;
     case OP_SYMLINK: s.a[0] = STR; s.a[1] = STR; break;
     case OP_MASK: s.a[0] = STR; s.a[1] = STR; break;
     case OP_SETGROUPS: s.a[0] = BLOB; break;

@@ -11,7 +11,7 @@ namespace nsbox {
 
 enum Op : uint32_t {
   OP_MOUNT = 1,         // a0 source?, a1 target, a2 fstype?, a3 flags, a4 data?
-  OP_BIND = 2,          // a0 source, a1 target, a2 bits(1 recursive, 2 create target), a3 set, a4 clr, a5 propagation
+  OP_BIND = 2,          // a0 source, a1 target, a2 bits(1 recursive, 2 create target, 4 optional source), a3 set, a4 clr, a5 propagation
   OP_MOUNT_SETATTR = 3, // a0 path, a1 at-flags, a2 set, a3 clr, a4 propagation
   OP_PIVOT_ROOT = 4,    // a0 new root, a1 put-old? (outside path), a2 put-old? (inside path)
   OP_SETHOSTNAME = 5,   // a0 name
@@ -44,7 +44,8 @@ enum Op : uint32_t {
   OP_LOOPBACK_UP = 31,  // bring `lo` up in the child's network namespace
   OP_OPEN_CONSOLE = 32, // a0 socket fd (inherited AF_UNIX), a1 cols, a2 rows (0: unset): a pty from /dev/pts/ptmx, master sent, slave as 0-2 and ctty
   OP_MOUNT_SYSFS = 33,  // a0 target: a clone of the sysfs template (ChildContext::sysfs_fd) there, else a new sysfs; ro/nosuid/nodev/noexec
-  OP_MAX = 33,
+  OP_CONFINE = 34,      // a0 root: until pivot_root, paths below root resolve inside it (openat2 RESOLVE_IN_ROOT)
+  OP_MAX = 34,
 };
 
 // The syscall a failing step reports (mirrored in lib/plan.ts SYSCALLS).
@@ -87,6 +88,7 @@ enum SysOp : int32_t {
   SYS_OP_SENDMSG = 35,
   SYS_OP_MOVE_MOUNT = 36,
   SYS_OP_OPEN_TREE = 37,
+  SYS_OP_OPENAT2 = 38,
 };
 
 // Pseudo step indices for work the executor does around the plan.

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { StateError } from '../errors';
 import type { Step } from '../plan';
 import { DEFAULT_DEVICES, DEV_LINKS } from './defaults';
 import type { ContainerConfig } from './options';
@@ -48,6 +49,14 @@ export function stagingDir(): string {
   const base = uid === 0 ? '/run/nsbox' : path.join(process.env.XDG_RUNTIME_DIR || os.tmpdir(), `nsbox-${uid}`);
   const dir = path.join(base, 'root');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Every container's setup walks these paths: under a shared /tmp another user could have
+  // made them first, and swap what they lead to. Only ours, and writable by us alone.
+  for (const d of [base, dir]) {
+    const st = fs.lstatSync(d);
+    if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o022) !== 0) {
+      throw new StateError('ERR_NSBOX_STAGING_DIR', `${d} must be a directory of uid ${uid}'s that no one else may write (it is ${st.isSymbolicLink() ? 'a symlink' : `uid ${st.uid}'s, mode ${(st.mode & 0o7777).toString(8)}`}): remove it, or set XDG_RUNTIME_DIR`);
+    }
+  }
   // Root's may be searched by anyone (it holds nothing: each container's root is mounted on it
   // in the container's own mount namespace), so that the root of a user namespace mapping other
   // ids (0 → 100000…) reaches it.
@@ -115,13 +124,18 @@ export function filesystemSteps(c: ContainerConfig, opts: { cgroupns: boolean })
     } else {
       ({ upper, work } = ov);
     }
-    steps.push({ op: 'mount', source: 'overlay', target: root, type: 'overlay', data: `lowerdir=${c.rootfs.path},upperdir=${upper},workdir=${work}${userns ? ',userxattr' : ''}` });
+    // nodev, as the bind below: nsbox has no device cgroup, so a device node shipped in the
+    // image (/dev/sda, /kvm) must not open; /dev is a tmpfs of its own with the usual nodes.
+    steps.push({ op: 'mount', source: 'overlay', target: root, type: 'overlay', flags: { nodev: true }, data: `lowerdir=${c.rootfs.path},upperdir=${upper},workdir=${work}${userns ? ',userxattr' : ''}` });
   } else {
-    steps.push({ op: 'bind', source: c.rootfs.path, target: S, recursive: true });
+    steps.push({ op: 'bind', source: c.rootfs.path, target: S, recursive: true, nodev: true });
   }
 
   const R = root;
   steps.push(
+    // From here every path below R resolves inside it, as it will after the pivot: an image's
+    // symlinks (`proc -> /elsewhere`, a mount target linking to a host path) stay in it.
+    { op: 'confine', root: R },
     { op: 'mkdir', path: `${R}/proc`, recursive: true },
     { op: 'mount', source: 'proc', target: `${R}/proc`, type: 'proc', flags: NOSUID_NODEV_NOEXEC },
     { op: 'mkdir', path: `${R}/dev`, recursive: true },
@@ -159,7 +173,7 @@ export function filesystemSteps(c: ContainerConfig, opts: { cgroupns: boolean })
   for (const m of c.mounts) {
     const target = `${R}${m.target}`;
     if (m.type === 'bind') {
-      steps.push({ op: 'bind', source: m.source, target, recursive: m.recursive, createTarget: true, ...(m.readonly ? { readonly: true } : {}) });
+      steps.push({ op: 'bind', source: m.source, target, recursive: m.recursive, createTarget: true, ...(m.readonly ? { readonly: true } : {}), ...(m.devices ? {} : { nodev: true }) });
     } else if (m.type === 'tmpfs') {
       steps.push({ op: 'mkdir', path: target, recursive: true }, { op: 'mount', source: 'tmpfs', target, type: 'tmpfs', flags: { nosuid: true, nodev: true, readonly: m.readonly }, data: m.data });
     } else {
@@ -193,7 +207,8 @@ export function protectionSteps(c: ContainerConfig): Step[] {
   // runc's order: read-only paths, then masked ones.
   for (const p of c.readonlyPaths) {
     if (!existsInContainer(p)) continue;
-    steps.push({ op: 'bind', source: p, target: p, recursive: true, readonly: true, nosuid: true, nodev: true, noexec: true });
+    // optional: a path the image lacks needs no protection (as runc skips it).
+    steps.push({ op: 'bind', source: p, target: p, recursive: true, readonly: true, nosuid: true, nodev: true, noexec: true, optional: true });
   }
   // One shared empty tmpfs for the directories (the step's `shared`), unless the program keeps
   // CAP_SYS_ADMIN (it could remount that superblock read-write); spawn decides where it can.

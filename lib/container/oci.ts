@@ -514,16 +514,20 @@ class SpecReader {
     if (isBind) {
       let readonly = false;
       let recursive = false;
+      let devices = false;
       for (const x of options) {
         // nsbox makes a bind read-only all the way down: 'rro' is that; 'ro', which runc applies
         // to the top mount only, is read as it too (stricter; README, intended differences).
         if (x === 'ro' || x === 'rro' || x === 'rw') readonly = x !== 'rw';
         else if (x === 'rbind') recursive = true;
         else if (x === 'bind' || x === 'private' || x === 'rprivate') continue; // nsbox's mounts are private
-        else throw refuse(x, "nsbox's bind mounts take bind, rbind, ro, rro, rw and private or rprivate only");
+        // runc's binds open no device its device cgroup denies (all but the standard ones):
+        // nsbox's are nodev unless the spec says dev.
+        else if (x === 'dev' || x === 'nodev' || x === 'rdev' || x === 'rnodev') devices = x.endsWith('dev') && !x.includes('nodev');
+        else throw refuse(x, "nsbox's bind mounts take bind, rbind, ro, rro, rw, dev, rdev, nodev, rnodev and private or rprivate only");
       }
       if (source === '') throw new InvalidArgValueError(this.name(`${f}.source`), source, 'must name the host path of a bind mount');
-      return { type: 'bind', source: path.resolve(this.bundleDir, source), target, readonly, recursive };
+      return { type: 'bind', source: path.resolve(this.bundleDir, source), target, readonly, recursive, ...(devices ? { devices } : {}) };
     }
     if (type === 'tmpfs') {
       const m: { type: 'tmpfs'; target: string; size?: string; mode?: number; readonly?: boolean } = { type: 'tmpfs', target };
@@ -1071,7 +1075,7 @@ export function optionsToOci(options: ContainerOptions | ContainerConfig, opts: 
   c.mounts.forEach((m, i) => {
     if (m.type === 'bind') {
       // runc makes 'ro' the top mount only; 'rro' (mount_setattr, Linux 5.12) is nsbox's read-only.
-      mounts.push({ destination: m.target, type: 'bind', source: m.source, options: [m.recursive ? 'rbind' : 'bind', m.readonly ? (m.recursive ? 'rro' : 'ro') : 'rw', 'rprivate'] });
+      mounts.push({ destination: m.target, type: 'bind', source: m.source, options: [m.recursive ? 'rbind' : 'bind', m.readonly ? (m.recursive ? 'rro' : 'ro') : 'rw', 'rprivate', `${m.recursive ? 'r' : ''}${m.devices ? 'dev' : 'nodev'}`] });
     } else if (m.type === 'tmpfs') {
       mounts.push({ destination: m.target, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', ...m.data.split(','), ...(m.readonly ? ['ro'] : [])] });
     } else if (m.readonly || m.upper !== null) {

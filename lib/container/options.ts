@@ -24,6 +24,13 @@ export interface BindMount {
   readonly?: boolean;
   /** Bind the mounts below `source` too (MS_REC). @default true */
   recursive?: boolean;
+  /**
+   * Device nodes in it may be opened. Off, the bind is `nodev`: nsbox has no device cgroup,
+   * and this is how the host's device nodes stay closed to the container, as Docker's device
+   * cgroup keeps a `-v /dev/…` bind closed without `--device`.
+   * @default false
+   */
+  devices?: boolean;
 }
 
 /** A fresh tmpfs. */
@@ -186,7 +193,7 @@ export interface ContainerConfig {
 }
 
 export type NormalMount =
-  | { type: 'bind'; source: string; target: string; readonly: boolean; recursive: boolean }
+  | { type: 'bind'; source: string; target: string; readonly: boolean; recursive: boolean; devices: boolean }
   | { type: 'tmpfs'; target: string; data: string; readonly: boolean }
   | { type: 'overlay'; target: string; lower: string[]; upper: string | null; work: string | null; readonly: boolean };
 
@@ -214,6 +221,17 @@ function sizeData(name: string, value: unknown): string {
   return `size=${v.integer(name, bytes(name, s, { max: false }), 4096, Number.MAX_SAFE_INTEGER)}`;
 }
 
+/**
+ * A host path that goes into overlayfs's option string, where ',' separates options and ':'
+ * layers: refused rather than read as more of them (a path 'img:/etc' would add the host's
+ * /etc as a layer).
+ */
+function overlayPath(name: string, value: unknown): string {
+  const p = hostPath(name, value);
+  if (/[,:]/.test(p)) throw new InvalidArgValueError(name, value, "must not contain ',' or ':' (overlayfs option syntax)");
+  return p;
+}
+
 function mountOf(name: string, value: unknown): NormalMount {
   const m = v.object(name, value);
   const type = v.oneOf(`${name}.type`, m.type, ['bind', 'tmpfs', 'overlay'] as const);
@@ -222,8 +240,12 @@ function mountOf(name: string, value: unknown): NormalMount {
   if (target === '/') throw new InvalidArgValueError(`${name}.target`, m.target, "must not be '/' (use options.rootfs)");
   switch (type) {
     case 'bind':
-      v.knownKeys(name, m, ['type', 'source', 'target', 'readonly', 'recursive']);
-      return { type, source: hostPath(`${name}.source`, m.source), target, readonly, recursive: m.recursive === undefined || v.boolean(`${name}.recursive`, m.recursive) };
+      v.knownKeys(name, m, ['type', 'source', 'target', 'readonly', 'recursive', 'devices']);
+      return {
+        type, source: hostPath(`${name}.source`, m.source), target, readonly,
+        recursive: m.recursive === undefined || v.boolean(`${name}.recursive`, m.recursive),
+        devices: m.devices !== undefined && v.boolean(`${name}.devices`, m.devices),
+      };
     case 'tmpfs': {
       v.knownKeys(name, m, ['type', 'target', 'size', 'mode', 'readonly']);
       const mode = m.mode === undefined ? 0o1777 : v.integer(`${name}.mode`, m.mode, 0, 0o7777);
@@ -232,15 +254,11 @@ function mountOf(name: string, value: unknown): NormalMount {
     }
     case 'overlay': {
       v.knownKeys(name, m, ['type', 'target', 'lower', 'upper', 'work', 'readonly']);
-      const lower = v.array(`${name}.lower`, m.lower).map((l, i) => {
-        const p = hostPath(`${name}.lower[${i}]`, l);
-        if (/[,:]/.test(p)) throw new InvalidArgValueError(`${name}.lower[${i}]`, l, "must not contain ',' or ':' (overlayfs option syntax)");
-        return p;
-      });
+      const lower = v.array(`${name}.lower`, m.lower).map((l, i) => overlayPath(`${name}.lower[${i}]`, l));
       if (lower.length === 0) throw new InvalidArgValueError(`${name}.lower`, m.lower, 'must name at least one directory');
       if ((m.upper === undefined) !== (m.work === undefined)) throw new InvalidArgValueError(`${name}.work`, m.work, 'must be given together with upper');
-      const upper = m.upper === undefined ? null : hostPath(`${name}.upper`, m.upper);
-      const work = m.work === undefined ? null : hostPath(`${name}.work`, m.work);
+      const upper = m.upper === undefined ? null : overlayPath(`${name}.upper`, m.upper);
+      const work = m.work === undefined ? null : overlayPath(`${name}.work`, m.work);
       return { type, target, lower, upper, work, readonly };
     }
   }
@@ -322,11 +340,12 @@ export function normalizeOptions(options: unknown): ContainerConfig {
     if (r.overlay !== undefined && typeof r.overlay !== 'boolean') {
       const ov = v.object('options.rootfs.overlay', r.overlay);
       v.knownKeys('options.rootfs.overlay', ov, ['upper', 'work']);
-      rootfs.overlay = { upper: hostPath('options.rootfs.overlay.upper', ov.upper), work: hostPath('options.rootfs.overlay.work', ov.work) };
+      rootfs.overlay = { upper: overlayPath('options.rootfs.overlay.upper', ov.upper), work: overlayPath('options.rootfs.overlay.work', ov.work) };
     } else if (r.overlay === true) {
       rootfs.overlay = true;
     }
     if (rootfs.overlay && rootfs.path === null) throw new InvalidArgValueError('options.rootfs.overlay', r.overlay, 'needs options.rootfs.path (the read-only image directory)');
+    if (rootfs.overlay) overlayPath('options.rootfs.path', rootfs.path);
   }
 
   const home = uid === 0 ? '/root' : '/';

@@ -10,7 +10,7 @@ import { stagingDir } from '../../lib/container/filesystem';
 import { CGROUP_ROOT, isRoot, REGISTER_TS, repoRoot, rmTmp, testName, text, tmpDir } from '../helpers/env';
 import { execFileSync } from 'node:child_process';
 import { PROBE_BIN, parseProbe, type ProbeReport } from '../helpers/probe-program';
-import { removeSharedBusyboxRootfs, sharedBusyboxRootfs } from '../helpers/rootfs';
+import { makeBusyboxRootfs, removeSharedBusyboxRootfs, sharedBusyboxRootfs } from '../helpers/rootfs';
 import { capabilityNames } from '../../lib/capabilities';
 import { fdChanges, openFds, settled } from '../helpers/proc';
 import { native } from '../../lib/native';
@@ -223,6 +223,48 @@ describe('escape attempts (each must fail)', () => {
       expect(r.ok, action.join(' ')).toBe(false);
     }
     expect(os.hostname()).not.toBe('evil');
+  });
+
+  it("an image's symlinks stay in it: /proc linked elsewhere is still masked and read-only, a target through a link to a host path makes nothing there, a device node in it does not open", async () => {
+    const dir = tmpDir('symlinked-image');
+    const victim = tmpDir('victim');
+    try {
+      const rootfs = makeBusyboxRootfs(path.join(dir, 'rootfs'), { probe: false });
+      // /proc -> <staging>/realproc: on the host before the pivot that is the image's /realproc,
+      // inside after it the image's <staging>/realproc. Resolved on the host, proc went to the
+      // first and the masks to the second, an empty decoy: /realproc was the bare procfs.
+      fs.rmdirSync(path.join(rootfs, 'proc'));
+      fs.symlinkSync(`${stagingDir()}/realproc`, path.join(rootfs, 'proc'));
+      fs.mkdirSync(path.join(rootfs, 'realproc'));
+      for (const d of ['sys', 'bus', 'fs', 'irq']) fs.mkdirSync(path.join(rootfs, stagingDir(), 'realproc', d), { recursive: true });
+      const script = 'cat /proc/keys | wc -c; ( exec 3>>/proc/sys/kernel/core_pattern ) 2>/dev/null && echo proc-sys-writable || echo proc-sys-ro; ls /realproc | wc -l; ' +
+        '( exec 3<>/null-node ) 2>/dev/null && echo node-opened || echo node-refused; ( exec 3<>/nodes/null-node ) 2>/dev/null && echo bound-node-opened || echo bound-node-refused';
+      if (isRoot) {
+        // A device node shipped in the image: /dev/null's numbers, so harmless if it did open.
+        execFileSync('mknod', ['-m', '666', path.join(rootfs, 'null-node'), 'c', '1', '3']);
+        fs.mkdirSync(path.join(dir, 'nodes'));
+        execFileSync('mknod', ['-m', '666', path.join(dir, 'nodes', 'null-node'), 'c', '1', '3']);
+      }
+      const r = await Container.run(base({ rootfs, command: ['/bin/sh', '-c', script], mounts: isRoot ? [{ type: 'bind', source: path.join(dir, 'nodes'), target: '/nodes', devices: true }] : [] }));
+      expect(r).toMatchObject({ exitCode: 0, stderr: '' });
+      const [keys, procSys, realproc, node, bound] = r.stdout.trim().split('\n').map((l) => l.trim());
+      expect([keys, procSys, realproc]).toEqual(['0', 'proc-sys-ro', '0']);
+      // Only a bind that asks for devices opens one (nsbox has no device cgroup: the rest is nodev).
+      if (isRoot) expect([node, bound]).toEqual(['node-refused', 'bound-node-opened']);
+      // /data -> the victim directory on the host: a mount target through it does not reach it.
+      fs.symlinkSync(victim, path.join(rootfs, 'data'));
+      fs.symlinkSync(path.join(victim, 'resolv.conf'), path.join(rootfs, 'etc', 'resolv.conf'));
+      for (const mounts of [
+        [{ type: 'tmpfs', target: '/data/made-here' }],
+        [{ type: 'bind', source: '/etc/hostname', target: '/etc/resolv.conf', readonly: true }],
+      ] as const) {
+        await expect(Container.run(base({ rootfs, command: ['/bin/true'], mounts: [...mounts] }))).rejects.toMatchObject({ code: 'ENOENT' });
+      }
+      expect(fs.readdirSync(victim)).toEqual([]);
+    } finally {
+      rmTmp(dir);
+      rmTmp(victim);
+    }
   });
 
   it('sees no host pid and no host network interface', async () => {

@@ -75,12 +75,14 @@ async function underNsbox(): Promise<ProbeReport> {
 /**
  * Mounts as comparable lines: where, what, and the per-mount options (sorted). nsbox mounts
  * /proc (and so the read-only binds of its paths) and its masking tmpfs nosuid,nodev,noexec,
- * as Docker does; `runc spec`'s /proc has none of these: an intended difference.
+ * as Docker does; `runc spec`'s /proc has none of these: an intended difference. So is the
+ * root's nodev.
  */
 function mountLines(p: ProbeReport): string[] {
   return p.mounts.map((m) => {
     const stricter = m.mountPoint === '/proc' || m.mountPoint.startsWith('/proc/') || m.mountPoint === '/sys/firmware';
-    const options = m.options.filter((o) => !(stricter && ['nosuid', 'nodev', 'noexec'].includes(o)));
+    // The root is nodev under nsbox, which has no device cgroup (README, intended differences).
+    const options = m.options.filter((o) => !(stricter && ['nosuid', 'nodev', 'noexec'].includes(o)) && !(m.mountPoint === '/' && o === 'nodev'));
     return `${m.mountPoint} ${m.fsType} ${options.sort().join(',')}`;
   });
 }
