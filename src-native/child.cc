@@ -108,10 +108,15 @@ class Executor {
   }
 
   // Closes every fd from `from` up but those in `keep` (-1 entries ignored).
-  static void CloseAllBut(int from, std::initializer_list<int> keep) {
-    int sorted[4];
+  static void CloseAllBut(int from, std::initializer_list<int> keep) { CloseAllBut(from, keep.begin(), keep.size()); }
+
+  static void CloseAllBut(int from, const int* keep, size_t count) {
+    constexpr size_t kMax = 16;
+    if (count > kMax) return;  // never: see CloseUnneeded
+    int sorted[kMax];
     int k = 0;
-    for (int fd : keep) {
+    for (size_t n = 0; n < count; n++) {
+      int fd = keep[n];
       if (fd < from) continue;
       int j = k++;
       while (j > 0 && sorted[j - 1] > fd) {
@@ -135,6 +140,22 @@ class Executor {
     long max = raw_syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, P(&lim)) == 0 ? static_cast<long>(lim.rlim_cur) : 1024;
     if (max > (1 << 20)) max = 1 << 20;
     for (long fd = lo; fd < max && static_cast<unsigned long>(fd) <= hi; fd++) raw_syscall(SYS_close, fd);
+  }
+
+  // Closes every fd of Node's the plan does not use, before any step runs: a directory fd
+  // left open until exec (a cgroup's, given for CLONE_INTO_CGROUP or held by a Cgroup) is a
+  // way out of the new root for a path through /proc/self/fd/N (a cwd the image links
+  // there: CVE-2024-21626), even while it is marked close-on-exec.
+  void CloseUnneeded(int n) {
+    int keep[16] = {report_, sync_, go_r_, go_w_, sysfs_, mask_};
+    size_t count = 6;
+    for (uint32_t i = 0; i < c_->count; i++) {
+      const RawStep& s = c_->steps[i];
+      if (s.op != OP_SETNS && s.op != OP_SETCTTY && s.op != OP_OPEN_CONSOLE) continue;
+      if (count == 16) return;  // a plan this unusual keeps them (close-on-exec still applies)
+      keep[count++] = static_cast<int>(s.a[0]);
+    }
+    CloseAllBut(n, keep, count);
   }
 
   bool WaitForParent() {
@@ -180,8 +201,9 @@ class Executor {
       long rc = src[i] >= 0 ? raw_syscall(SYS_dup3, src[i], i, 0) : raw_syscall(SYS_close, i);
       if (rc < 0 && !(src[i] < 0 && rc == -EBADF)) Die(report_, STEP_STDIO, rc, SYS_OP_DUP);
     }
-    // Every other inherited fd closes at exec (CVE-2024-21626: no parent fd reaches the
-    // program). CLOEXEC rather than close: the report pipe must stay open until exec.
+    CloseUnneeded(n);
+    // What is left closes at exec (CVE-2024-21626: no parent fd reaches the program).
+    // CLOEXEC rather than close: the report pipe must stay open until exec.
     long rc = raw_syscall(SYS_close_range, n, ~0U, CLOSE_RANGE_CLOEXEC);
     if (rc == -ENOSYS || rc == -EINVAL) {  // before 5.11
       struct rlimit lim;
@@ -436,6 +458,19 @@ class Executor {
     if (set & MOUNT_ATTR_NOEXEC) flags |= MS_NOEXEC;
     if (clr & MOUNT_ATTR_RDONLY) flags &= ~static_cast<unsigned long>(MS_RDONLY);
     return Sys(SYS_OP_MOUNT, SYS_mount, 0, P(path), 0, static_cast<long>(MS_REMOUNT | MS_BIND | flags), 0);
+  }
+
+  // chdir, refused if the directory it reached is not below this process's root: a path
+  // through /proc/self/fd/N of an fd still open here leads out of it (CVE-2024-21626; the
+  // plan's fds are closed by then, this is the second line, as runc checks too).
+  long Chdir(const char* path) {
+    long rc = Sys(SYS_OP_CHDIR, SYS_chdir, P(path));
+    if (rc < 0) return rc;
+    // Not below the root, getcwd(2) answers "(unreachable)/…".
+    char cwd[4096];
+    rc = raw_syscall(SYS_getcwd, P(cwd), sizeof cwd);
+    if (rc < 0) return rc;  // ERANGE too: a path longer than PATH_MAX is not taken on trust
+    return cwd[0] == '/' ? 0 : -EXDEV;
   }
 
   long Exec(const RawStep& s) {
@@ -776,7 +811,7 @@ class Executor {
       case OP_CHDIR: {
         long err = 0;
         const char* path = Resolve(Str(s.a[0]), &err);
-        return path == nullptr ? err : Sys(SYS_OP_CHDIR, SYS_chdir, P(path));
+        return path == nullptr ? err : Chdir(path);
       }
       case OP_SETRLIMIT: {
         struct rlimit lim = {U64(s.a[1], s.a[2]), U64(s.a[3], s.a[4])};

@@ -203,6 +203,8 @@ export class Container {
   #deleting: Promise<void> | undefined;
   readonly #execs = new Set<Subprocess>();
   readonly #pendingExecs = new Set<Promise<ExecProcess>>();
+  /** A pause() is under way: an exec now would be born frozen, and wait for the resume. */
+  #pausing = false;
   #onAbort: (() => void) | undefined;
 
   private constructor(config: ContainerConfig, held: HeldProcess, cgroup: Cgroup | null, terminal: Pty | null, namespaces: NamespaceType[]) {
@@ -478,10 +480,21 @@ export class Container {
     this.#held.child.kill(signal);
   }
 
-  /** Freezes every process in the container (cgroup.freeze). */
+  /**
+   * Freezes every process in the container (cgroup.freeze), once the execs still starting
+   * have started; an exec asked for while it pauses is refused.
+   */
   async pause(): Promise<void> {
     if (this.#state !== 'running') throw new ContainerStateError('pause', this.#state);
-    await this.#whileAlive('pause', this.#requireCgroup('pause').freeze());
+    if (this.#pausing) throw new ContainerStateError('pause', 'paused');
+    const group = this.#requireCgroup('pause');
+    this.#pausing = true;
+    try {
+      await Promise.allSettled([...this.#pendingExecs]);
+      await this.#whileAlive('pause', group.freeze());
+    } finally {
+      this.#pausing = false;
+    }
     // It may have stopped, or delete() begun, while the group froze.
     if (this.#state !== 'running') throw new ContainerStateError('pause', this.#state);
     this.#state = 'paused';
@@ -513,6 +526,7 @@ export class Container {
    */
   async exec(command: readonly string[], options: ExecOptions = {}, internals: ContainerInternals = {}): Promise<ExecProcess> {
     if (this.#state !== 'running') throw new ContainerStateError('exec in', this.#state);
+    if (this.#pausing) throw new ContainerStateError('exec in', 'paused');
     const o = v.object('options', options);
     v.knownKeys('options', o, ['env', 'cwd', 'user', 'stdio', 'terminalSize', 'signal']);
     const config = normalizeOptions({

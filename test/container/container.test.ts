@@ -267,6 +267,27 @@ describe('escape attempts (each must fail)', () => {
     }
   });
 
+  it('a working directory through /proc/self/fd/N does not reach a directory Node has open, for the first process or an exec (CVE-2024-21626)', async () => {
+    const dir = tmpDir('cwd-escape');
+    const hostDir = fs.openSync(dir, 'r'); // a directory fd of Node's, outside any container
+    try {
+      fs.writeFileSync(path.join(dir, 'HOST-MARKER'), 'host\n');
+      const rootfs = makeBusyboxRootfs(path.join(dir, 'rootfs'), { probe: false });
+      fs.symlinkSync(`/proc/self/fd/${hostDir}`, path.join(rootfs, 'app'));
+      await expect(Container.run(base({ rootfs, cwd: '/app', command: ['/bin/cat', 'HOST-MARKER'] }))).rejects.toMatchObject({ step: 'chdir' });
+      const c = await Container.create(base({ rootfs, command: ['/bin/sleep', '30'], stdio: 'ignore' }));
+      try {
+        await c.start();
+        await expect(c.exec(['/bin/cat', 'HOST-MARKER'], { cwd: '/app' })).rejects.toMatchObject({ step: 'chdir' });
+      } finally {
+        await c.delete();
+      }
+    } finally {
+      fs.closeSync(hostDir);
+      rmTmp(dir);
+    }
+  });
+
   it('sees no host pid and no host network interface', async () => {
     expect(await tryIn(['kill', String(process.pid), '0'])).toMatchObject({ ok: false, errno: 'ESRCH' });
     expect(await tryIn(['ptrace', String(process.pid)])).toMatchObject({ ok: false, errno: 'ESRCH' });
@@ -310,6 +331,26 @@ describe('lifecycle', () => {
     expect(c.state).toBe('deleted');
     if (c.cgroup) expect(fs.existsSync(c.cgroup.path)).toBe(false);
     await c.delete(); // idempotent
+  });
+
+  it('pause() waits for an exec still starting; an exec asked for while it pauses is refused, never born frozen', async () => {
+    const c = await Container.create(base({ command: ['/probe', 'sleep', '30'], stdio: 'ignore' }));
+    try {
+      await c.start();
+      if (!c.cgroup) return; // no freezer without a cgroup (rootless)
+      for (let i = 0; i < 5; i++) {
+        const before = c.exec(['/bin/true'], { stdio: 'ignore' });
+        const pausing = c.pause();
+        const during = c.exec(['/bin/true'], { stdio: 'ignore' }).then(() => 'started', (e: { code?: string }) => e.code);
+        await pausing;
+        expect(await during).toBe('ERR_NSBOX_CONTAINER_STATE');
+        const p = await before; // started before the freeze, not held by it
+        await c.resume();
+        expect(await p.exited).toEqual({ code: 0, signal: null });
+      }
+    } finally {
+      await c.delete();
+    }
   });
 
   it('kill() delivers a signal to the first process, which handles it', async () => {
