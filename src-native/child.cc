@@ -55,7 +55,8 @@ size_t Len(const char* s) {
 class Executor {
  public:
   explicit Executor(const ChildContext* c)
-      : c_(c), report_(c->report_fd), sync_(c->sync_fd), go_r_(c->fork_go_r), go_w_(c->fork_go_w), sysfs_(c->sysfs_fd), mask_(c->mask_fd) {}
+      : c_(c), report_(c->report_fd), sync_(c->sync_fd), go_r_(c->fork_go_r), go_w_(c->fork_go_w), sysfs_(c->sysfs_fd), mask_(c->mask_fd),
+        trampoline_(c->trampoline_fd) {}
 
   // Only with CLONE_VM (the parent reads it after a vfork): the benchmark's stages.
   void Stamp(int i) {
@@ -147,8 +148,8 @@ class Executor {
   // way out of the new root for a path through /proc/self/fd/N (a cwd the image links
   // there: CVE-2024-21626), even while it is marked close-on-exec.
   void CloseUnneeded(int n) {
-    int keep[16] = {report_, sync_, go_r_, go_w_, sysfs_, mask_};
-    size_t count = 6;
+    int keep[16] = {report_, sync_, go_r_, go_w_, sysfs_, mask_, trampoline_};
+    size_t count = 7;
     for (uint32_t i = 0; i < c_->count; i++) {
       const RawStep& s = c_->steps[i];
       if (s.op != OP_SETNS && s.op != OP_SETCTTY && s.op != OP_OPEN_CONSOLE) continue;
@@ -181,6 +182,7 @@ class Executor {
     if (go_w_ >= 0 && go_w_ < n) go_w_ = MoveAbove(go_w_, n, STEP_STDIO);
     if (sysfs_ >= 0 && sysfs_ < n) sysfs_ = MoveAbove(sysfs_, n, STEP_STDIO);
     if (mask_ >= 0 && mask_ < n) mask_ = MoveAbove(mask_, n, STEP_STDIO);
+    if (trampoline_ >= 0 && trampoline_ < n) trampoline_ = MoveAbove(trampoline_, n, STEP_STDIO);
     int src[kMaxStdio];
     int null_fd = -1;
     for (int i = 0; i < n; i++) {
@@ -473,11 +475,81 @@ class Executor {
     return cwd[0] == '/' ? 0 : -EXDEV;
   }
 
-  long Exec(const RawStep& s) {
+  static char* Decimal(char* out, unsigned long v) {
+    char digits[24];
+    int d = 0;
+    do digits[d++] = static_cast<char>('0' + v % 10);
+    while ((v /= 10) > 0);
+    char* p = out;
+    while (d > 0) *p++ = digits[--d];
+    *p = '\0';
+    return out;
+  }
+
+  // The program through the exec trampoline (exec-trampoline.h): this process's
+  // /proc/self/exe is Node's binary until an execve succeeds, so it must not be the one that
+  // runs the program (a `#!/proc/self/exe` would run the host's Node in the container). A
+  // PATH search is done here, by looking (execvp's answers: EACCES for a file found that
+  // cannot run, else ENOENT); the trampoline reports the execve's own failure. Where the
+  // trampoline cannot be exec'd (a seccomp profile refusing execveat), the program is
+  // exec'd directly, as before.
+  long ExecThroughTrampoline(uint32_t index, const char* file, const char* search, bool* refused) {
+    bool has_slash = false;
+    for (const char* p = file; *p; p++) has_slash |= *p == '/';
+    char found[4096];
+    const char* path = file;
+    if (!has_slash && search != nullptr) {
+      size_t flen = Len(file);
+      bool eacces = false;
+      path = nullptr;
+      for (const char* p = search; path == nullptr;) {
+        const char* end = p;
+        while (*end && *end != ':') end++;
+        size_t dlen = static_cast<size_t>(end - p);
+        if (dlen + 1 + flen < sizeof found) {
+          size_t k = 0;
+          if (dlen == 0) found[k++] = '.';
+          for (size_t i = 0; i < dlen; i++) found[k++] = p[i];
+          found[k++] = '/';
+          for (size_t i = 0; i <= flen; i++) found[k++] = file[i];
+          struct statx st;
+          long rc = Statx(found, &st);
+          if (rc == 0 && S_ISREG(st.stx_mode) && raw_syscall(SYS_faccessat, AT_FDCWD, P(found), X_OK) == 0) path = found;
+          else if (rc == 0 || rc == -EACCES) eacces = true;
+        }
+        if (*end == '\0') break;
+        p = end + 1;
+      }
+      if (path == nullptr) {
+        sysop_ = SYS_OP_EXECVE;
+        return eacces ? -EACCES : -ENOENT;
+      }
+    }
+    char fd_arg[24], step_arg[24];
+    const char** targv = c_->trampoline_argv;
+    targv[0] = kExecName;
+    targv[1] = Decimal(fd_arg, static_cast<unsigned long>(report_));
+    targv[2] = Decimal(step_arg, index);
+    targv[3] = path;
+    // The report pipe stays open into the trampoline, which makes it close-on-exec again.
+    raw_syscall(SYS_fcntl, report_, F_SETFD, 0);
+    long rc = Sys(SYS_OP_EXECVE, SYS_execveat, trampoline_, P(""), P(targv), P(c_->envp), AT_EMPTY_PATH);
+    raw_syscall(SYS_fcntl, report_, F_SETFD, FD_CLOEXEC);
+    *refused = true;  // the trampoline itself did not run: nothing of the program's was tried
+    return rc;
+  }
+
+  long Exec(const RawStep& s, uint32_t index) {
     const char* file = Str(s.a[0]);
     const char* const* argv = c_->argv;
     const char* const* envp = c_->envp;
     const char* search = Str(s.a[5]);
+    if (trampoline_ >= 0) {
+      bool refused = false;
+      long rc = ExecThroughTrampoline(index, file, search, &refused);
+      if (!refused) return rc;  // the PATH search's answer
+      // execveat refused (a seccomp profile, a memfd the kernel will not run): directly.
+    }
     bool has_slash = false;
     for (const char* p = file; *p; p++) has_slash |= *p == '/';
     if (has_slash || search == nullptr) {
@@ -895,7 +967,7 @@ class Executor {
         // it no longer needs. Node's fds copied at the clone include other spawns' pipes
         // (made on Node's thread while this one was cloned), whose ends must not stay open
         // here: those spawns would see no EOF until this one is released.
-        CloseAllBut(c_->stdio_count, {report_, sync_, go_r_, go_w_});
+        CloseAllBut(c_->stdio_count, {report_, sync_, go_r_, go_w_, trampoline_});
         ChildReport r = {static_cast<int32_t>(index), 0, kReportHeld};
         raw_syscall(SYS_write, report_, P(&r), sizeof r);
         if (!WaitForParent()) Exit(1);
@@ -908,7 +980,7 @@ class Executor {
         raw_syscall(SYS_prctl, PR_SET_NAME, P(kExecName), 0, 0, 0);
         ChildReport r = {static_cast<int32_t>(index), 0, kReportExec};
         raw_syscall(SYS_write, report_, P(&r), sizeof r);
-        return Exec(s);
+        return Exec(s, index);
       }
     }
     return -EINVAL;
@@ -931,6 +1003,7 @@ class Executor {
   int go_w_;
   int sysfs_;
   int mask_;
+  int trampoline_;
   int32_t sysop_ = SYS_OP_FAULT;
 };
 

@@ -36,6 +36,9 @@ struct AddonData {
   // (offlining one walks all their reclaim lists): one shared instead of one per masked path.
   int mask_template = -1;
   bool mask_template_tried = false;
+  // The exec trampoline (exec-trampoline.h) in a sealed memfd, made on the first spawn.
+  int exec_trampoline = -1;
+  bool exec_trampoline_tried = false;
   int netns_making[2] = {0, 0};
   NetnsMaker* netns_maker = nullptr;  // the thread that makes them (namespaces.cc), from the first fill
   int netns_generation = 0;      // bumped by a drain: namespaces still being made are closed

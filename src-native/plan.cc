@@ -92,9 +92,9 @@ bool DecodePlan(const uint8_t* data, size_t len, Plan* out, std::string* error) 
 
   // exec: argv and envp are arrays of string offsets; build the pointer arrays execve wants.
   const RawStep& ex = steps[h.count - 1];
-  auto strings_at = [&](uint32_t blob, uint32_t n, std::vector<const char*>* v) {
+  auto strings_at = [&](uint32_t blob, uint32_t n, std::vector<const char*>* v, size_t free_slots = 0) {
     const uint32_t* offs = reinterpret_cast<const uint32_t*>(strings + blob);
-    v->clear();
+    v->assign(free_slots, nullptr);
     for (uint32_t j = 0; j < n; j++) {
       if (!ValidString(strings, slen, offs[j])) return false;
       v->push_back(strings + offs[j]);
@@ -103,7 +103,7 @@ bool DecodePlan(const uint8_t* data, size_t len, Plan* out, std::string* error) 
     return true;
   };
   bool inherit_env = ex.a[3] == kNone && ex.a[4] == kNone;
-  if (ex.a[2] == 0 || !strings_at(ex.a[1], ex.a[2], &out->argv) ||
+  if (ex.a[2] == 0 || !strings_at(ex.a[1], ex.a[2], &out->argv, kTrampolineSlots) ||
       (!inherit_env && !strings_at(ex.a[3], ex.a[4], &out->envp))) {
     return *error = "plan: bad argv or envp", false;
   }
@@ -121,7 +121,8 @@ bool DecodePlan(const uint8_t* data, size_t len, Plan* out, std::string* error) 
   c.count = h.count;
   c.strings = strings;
   c.strings_len = slen;
-  c.argv = out->argv.data();
+  c.argv = out->argv.data() + kTrampolineSlots;
+  c.trampoline_argv = out->argv.data();
   c.envp = out->envp.data();
   return true;
 }

@@ -133,6 +133,9 @@ constexpr int32_t kReportForked = -3;
 constexpr char kExecName[] = "nsbox-execve";
 
 // Everything the child reads. Built by the parent, never written after clone.
+// The exec trampoline's arguments before the program's argv (exec-trampoline.h).
+constexpr size_t kTrampolineSlots = 4;
+
 struct ChildContext {
   const RawStep* steps = nullptr;
   uint32_t count = 0;
@@ -140,6 +143,10 @@ struct ChildContext {
   uint32_t strings_len = 0;
   const char* const* argv = nullptr;
   const char* const* envp = nullptr;
+  // argv with four free slots before it: the exec trampoline's own arguments, which the child
+  // fills in (its memory: a CLONE_VM child writes what only it reads).
+  const char** trampoline_argv = nullptr;
+  int trampoline_fd = -1;  // the addon's exec trampoline (a sealed memfd), -1: exec directly
   int stdio[kMaxStdio];  // source fd in the child for each target fd, -1 (closed) or kStdioNull
   int stdio_count = 0;
   int report_fd = -1;

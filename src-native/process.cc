@@ -16,6 +16,7 @@
 #include <mutex>
 
 #include "errors.h"
+#include "exec-trampoline.h"
 #include "fd.h"
 #include "plan.h"
 #include "syscalls.h"
@@ -113,6 +114,37 @@ void KillAndReap(int pidfd) {
 // the failure to throw into a fatal error. A JavaScript exception (from a nextTick run at the
 // end of the callback scope) goes to 'uncaughtException'; a terminating environment leaves
 // nothing to report.
+// The exec trampoline's memfd (exec-trampoline.h), made once: written, then sealed against
+// any change, so that a container's process that reaches it through /proc/PID/exe can only
+// read it. -1 where there is none (not x86_64) or the kernel cannot make it.
+static int ExecTrampoline(AddonData* data) {
+  if (!kHaveExecTrampoline || data->exec_trampoline_tried || data->tearing_down) return data->exec_trampoline;
+  data->exec_trampoline_tried = true;
+  constexpr unsigned kMfdExec = 0x10U;  // MFD_EXEC (6.3): executable whatever vm.memfd_noexec says
+  int fd = static_cast<int>(syscall(SYS_memfd_create, "nsbox-exec", MFD_CLOEXEC | MFD_ALLOW_SEALING | kMfdExec));
+  if (fd < 0 && errno == EINVAL) fd = static_cast<int>(syscall(SYS_memfd_create, "nsbox-exec", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (fd < 0) return -1;
+  const uint8_t* p = kExecTrampoline;
+  size_t left = sizeof kExecTrampoline;
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n <= 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      return -1;
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  constexpr int kSealExec = 0x20;  // F_SEAL_EXEC (6.3): its mode cannot change either
+  int seals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+  if (fcntl(fd, F_ADD_SEALS, seals | kSealExec) != 0 && fcntl(fd, F_ADD_SEALS, seals) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return data->exec_trampoline = fd;
+}
+
 void CallBack(napi_env env, napi_async_context context, napi_value fn, size_t argc, const napi_value* argv) {
   napi_value global, result;
   if (napi_get_global(env, &global) != napi_ok) return;
@@ -440,6 +472,8 @@ void FinishTeardownIfIdle(AddonData* data) {
     data->sysfs_template = data->sysfs_template_netns = -1;
     if (data->mask_template >= 0) ::close(data->mask_template);
     data->mask_template = -1;
+    if (data->exec_trampoline >= 0) ::close(data->exec_trampoline);
+    data->exec_trampoline = -1;
     napi_remove_async_cleanup_hook(data->cleanup_hook);
     data->cleanup_hook = nullptr;
   }
@@ -586,6 +620,7 @@ bool PrepareSpawn(Napi::Env env, Napi::Value plan_v, Napi::Value opts_v, SpawnJo
   ctx.netns_lo_up = ctx.netns_fd >= 0 && opts.Get("netnsLoopbackUp").ToBoolean();
   ctx.sysfs_fd = static_cast<int>(OptInt(opts, "sysfsFd", -1));
   ctx.mask_fd = static_cast<int>(OptInt(opts, "maskFd", -1));
+  ctx.trampoline_fd = ExecTrampoline(env.GetInstanceData<AddonData>());
 
   // stdio: parent ends of pipes are returned; child ends close after clone.
   Napi::Value stdio_v = opts.Get("stdio");

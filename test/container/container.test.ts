@@ -288,6 +288,31 @@ describe('escape attempts (each must fail)', () => {
     }
   });
 
+  it("a program that is #!/proc/self/exe, or a link to it, never runs Node's binary in the container, as its first process or an exec (CVE-2019-5736)", async () => {
+    const dir = tmpDir('self-exe');
+    try {
+      fs.writeFileSync(path.join(dir, 'script'), '#!/proc/self/exe\nconsole.log("NODE RAN")\n', { mode: 0o755 });
+      fs.symlinkSync('/proc/self/exe', path.join(dir, 'link'));
+      const mounts = [{ type: 'bind' as const, source: dir, target: '/evil', readonly: true }];
+      for (const command of [['/evil/script'], ['/evil/link', '-e', 'console.log("NODE RAN")']]) {
+        // Exec'd from nsbox's trampoline, /proc/self/exe is that: run with arguments it does not take, it exits 127.
+        const r = await Container.run(base({ command, mounts }));
+        expect(r, command[0]).toMatchObject({ exitCode: 127, stdout: '' });
+      }
+      const c = await Container.create(base({ command: ['/bin/sleep', '30'], stdio: 'ignore', mounts }));
+      try {
+        await c.start();
+        const p = await c.exec(['/evil/script']);
+        const [out, status] = await Promise.all([text(p.stdout), p.exited]);
+        expect([out, status]).toEqual(['', { code: 127, signal: null }]);
+      } finally {
+        await c.delete();
+      }
+    } finally {
+      rmTmp(dir);
+    }
+  });
+
   it('sees no host pid and no host network interface', async () => {
     expect(await tryIn(['kill', String(process.pid), '0'])).toMatchObject({ ok: false, errno: 'ESRCH' });
     expect(await tryIn(['ptrace', String(process.pid)])).toMatchObject({ ok: false, errno: 'ESRCH' });
