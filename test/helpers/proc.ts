@@ -9,14 +9,15 @@ const SYSFS_MAGIC = 0x62656572;
  * fd number -> what it refers to ("pipe:[123]", "/dev/null", "anon_inode:[pidfd]"), but the
  * network namespace pool's (lib/netns-pool.ts): its namespaces ("net:[…]") and their detached
  * sysfs mounts come and go on their own, made on pool threads and taken by spawns; and the
- * addon's mask template (made by the first spawn that asks, kept for the process).
+ * addon's mask template (made by the first spawn that asks, kept for the process), and its
+ * exec trampoline's sealed memfd (made by the first spawn, kept too).
  */
 export function openFds(): Map<number, string> {
   const fds = new Map<number, string>();
   for (const name of fs.readdirSync('/proc/self/fd')) {
     try {
       const target = fs.readlinkSync(`/proc/self/fd/${name}`);
-      if (target.startsWith('net:')) continue;
+      if (target.startsWith('net:') || target.startsWith('/memfd:nsbox-exec')) continue;
       if (target === '/' && fs.statfsSync(`/proc/self/fd/${name}`).type === SYSFS_MAGIC) continue;
       if (target === '/' && Number(name) === native.maskTemplate()) continue;
       fds.set(Number(name), target);
