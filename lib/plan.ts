@@ -176,6 +176,12 @@ export type Step =
       socket: number;
       /** The terminal's size, set before the program runs. @default the kernel's (0×0) */
       size?: { cols: number; rows: number };
+      /**
+       * Who the terminal belongs to (fchown of the slave, as runc gives the console to the
+       * process's user): a program that will run as another user can then open it by name.
+       * @default the creating process's (root)
+       */
+      owner?: { uid: number; gid: number };
     }
   | {
       /**
@@ -222,7 +228,7 @@ export const SYSCALLS = [
   'setdomainname', 'mkdir', 'symlink', 'mknod', 'open', 'statx', 'prlimit64', 'setgroups', 'setresgid',
   'setresuid', 'prctl', 'capset', 'seccomp', 'setsid', 'execve', 'rt_sigaction', 'rt_sigprocmask', 'fault',
   'statfs', 'capget', 'setns', 'write', 'clone', 'ioctl', 'unshare', 'socket', 'sendmsg', 'move_mount', 'open_tree',
-  'openat2',
+  'openat2', 'fchown',
 ] as const;
 
 /** What an `openConsole` step opens (child.cc OpenConsole). */
@@ -361,7 +367,7 @@ const STEP_KEYS: Record<StepOp, readonly string[]> = {
   umask: ['mask'],
   unshare: ['types'],
   loopbackUp: [],
-  openConsole: ['socket', 'size'],
+  openConsole: ['socket', 'size', 'owner'],
   mountSysfs: ['target'],
   confine: ['root'],
 };
@@ -503,7 +509,14 @@ function encodeStep(name: string, step: unknown, t: StringTable): EncodedStep {
         cols = v.integer(`${name}.size.cols`, size.cols, 1, 65535);
         rows = v.integer(`${name}.size.rows`, size.rows, 1, 65535);
       }
-      return { op: OP.openConsole, args: [v.integer(`${name}.socket`, s.socket, 0, 0x7fffffff), cols, rows] };
+      let uid = NONE, gid = NONE;
+      if (s.owner !== undefined) {
+        const owner = v.object(`${name}.owner`, s.owner);
+        v.knownKeys(`${name}.owner`, owner, ['uid', 'gid']);
+        uid = v.integer(`${name}.owner.uid`, owner.uid, 0, 0xfffffffe);
+        gid = v.integer(`${name}.owner.gid`, owner.gid, 0, 0xfffffffe);
+      }
+      return { op: OP.openConsole, args: [v.integer(`${name}.socket`, s.socket, 0, 0x7fffffff), cols, rows, uid, gid] };
     }
     case 'umask':
       return { op: OP.umask, args: [v.integer(`${name}.mask`, s.mask, 0, 0o777)] };

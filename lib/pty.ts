@@ -86,6 +86,8 @@ export class Pty extends Duplex {
   #unref = false;
   /** Whether the native watch keeps the loop alive now: unless unref'd with nothing to write. */
   #reffed = true;
+  /** Reads since the last watch event: the turn's budget, shared with the stream's own _read calls. */
+  #turnReads = 0;
 
   /** @internal use {@link openPty} */
   constructor(master: number, slave: number, path: string, cols: number, rows: number) {
@@ -101,6 +103,7 @@ export class Pty extends Duplex {
 
   #onEvents(events: number): void {
     if (this.destroyed) return;
+    this.#turnReads = 0; // a new turn of the event loop
     // No slave is open: the program is gone, and a write would only fill the terminal's buffer.
     if (events & WATCH_HANGUP) this.#hangUp();
     if (events & (WATCH_WRITABLE | WATCH_ERROR)) this.#flush();
@@ -122,7 +125,9 @@ export class Pty extends Duplex {
 
   /** Reads until the terminal has nothing more (EAGAIN), the consumer has enough, it hung up, or for a turn's worth. */
   #readAll(): void {
-    for (let reads = 0; this.#reading && this.#fd >= 0 && reads < READS_PER_TURN; reads++) {
+    // The budget is the turn's: the stream calls _read again as its consumer drains what was
+    // pushed, within the same turn, and those reads count too.
+    for (; this.#reading && this.#fd >= 0 && this.#turnReads < READS_PER_TURN; this.#turnReads++) {
       scratch ??= Buffer.allocUnsafe(READ_SIZE);
       let n = 0; // EIO: no slave is open any more, and all of the output is read
       try {

@@ -644,7 +644,7 @@ class Executor {
   // runc's console socket does it: `tty` in the program then names a /dev/pts/N that exists
   // there. The master goes to the parent over the socket (unix(7), SCM_RIGHTS); the slave
   // becomes fds 0-2 and the controlling terminal of a new session.
-  long OpenConsole(int sock, uint32_t cols, uint32_t rows) {
+  long OpenConsole(int sock, uint32_t cols, uint32_t rows, uint32_t uid, uint32_t gid) {
     long master = Sys(SYS_OP_OPEN, SYS_openat, AT_FDCWD, P("/dev/pts/ptmx"), O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (master < 0) return master;
     // The size before the program can run: set later by the parent, it would race the program's
@@ -661,6 +661,14 @@ class Executor {
     // Closed before the dup3s below: with a closed stdio entry it may be one of fds 0-2.
     raw_syscall(SYS_close, master);
     if (slave < 0) return slave;
+    // The program's user's, as runc gives it the console: it may open it by name then.
+    if (uid != kNone) {
+      long rc = Sys(SYS_OP_FCHOWN, SYS_fchown, slave, uid, gid);
+      if (rc < 0) {
+        raw_syscall(SYS_close, slave);
+        return rc;
+      }
+    }
     long rc = StdioFrom(static_cast<int>(slave));
     if (rc < 0) return rc;
     if ((rc = Sys(SYS_OP_SETSID, SYS_setsid)) < 0) return rc;
@@ -936,7 +944,7 @@ class Executor {
         return rc;
       }
       case OP_OPEN_CONSOLE:
-        return OpenConsole(static_cast<int>(s.a[0]), s.a[1], s.a[2]);
+        return OpenConsole(static_cast<int>(s.a[0]), s.a[1], s.a[2], s.a[3], s.a[4]);
       case OP_MOUNT_SYSFS: {
         long err = 0;
         const char* path = Resolve(Str(s.a[0]), &err);

@@ -42,7 +42,7 @@ enum Op : uint32_t {
   OP_UMASK = 29,        // a0 mask
   OP_UNSHARE = 30,      // a0 CLONE_NEW* flags
   OP_LOOPBACK_UP = 31,  // bring `lo` up in the child's network namespace
-  OP_OPEN_CONSOLE = 32, // a0 socket fd (inherited AF_UNIX), a1 cols, a2 rows (0: unset): a pty from /dev/pts/ptmx, master sent, slave as 0-2 and ctty
+  OP_OPEN_CONSOLE = 32, // a0 socket fd (inherited AF_UNIX), a1 cols, a2 rows (0: unset), a3 uid, a4 gid (kNone: unchanged): a pty from /dev/pts/ptmx, master sent, slave as 0-2 and ctty
   OP_MOUNT_SYSFS = 33,  // a0 target: a clone of the sysfs template (ChildContext::sysfs_fd) there, else a new sysfs; ro/nosuid/nodev/noexec
   OP_CONFINE = 34,      // a0 root: until pivot_root, paths below root resolve inside it (openat2 RESOLVE_IN_ROOT)
   OP_MAX = 34,
@@ -89,6 +89,7 @@ enum SysOp : int32_t {
   SYS_OP_MOVE_MOUNT = 36,
   SYS_OP_OPEN_TREE = 37,
   SYS_OP_OPENAT2 = 38,
+  SYS_OP_FCHOWN = 39,
 };
 
 // Pseudo step indices for work the executor does around the plan.

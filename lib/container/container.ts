@@ -278,7 +278,7 @@ export class Container {
           { op: 'unshare', types: ['cgroup'] },
           ...filesystemSteps(c, { cgroupns: true }),
           // Before the masks and the security steps, as runc sets up its console.
-          ...(socket ? [{ op: 'openConsole', socket: socket.childFd, size: c.terminalSize } as const] : []),
+          ...(socket ? [{ op: 'openConsole', socket: socket.childFd, size: c.terminalSize, owner: { uid: c.uid, gid: c.gid } } as const] : []),
           ...protectionSteps(c),
           { op: 'sethostname', hostname: c.hostname },
           ...(c.network === 'none' ? [{ op: 'loopbackUp' } as const] : []),
@@ -507,11 +507,22 @@ export class Container {
     this.#state = 'running';
   }
 
-  /** An operation's failure because the container stopped or is being deleted meanwhile, said as such. */
+  /**
+   * An operation's failure because the container stopped or is being deleted meanwhile, said
+   * as such. Its first process may have died a moment before the failure while its exit is
+   * not known here yet (an exec that found its namespaces gone): a failure waits briefly for it.
+   */
   async #whileAlive<T>(operation: string, work: Promise<T>): Promise<T> {
     try {
       return await work;
     } catch (e) {
+      const { code, step } = e as { code?: string; step?: string };
+      const mayBeGone = code === 'ERR_NSBOX_CHILD_LOST' || step === 'setns' || step === 'fork';
+      if (mayBeGone && (this.#state === 'running' || this.#state === 'paused')) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([this.#result.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 100)))]);
+        clearTimeout(timer);
+      }
       if (this.#state === 'stopped' || this.#state === 'deleting' || this.#state === 'deleted') {
         throw new ContainerStateError(operation, this.#state);
       }
@@ -559,7 +570,7 @@ export class Container {
     let terminal: Pty | null = null;
     try {
       const plan = execSteps(merged, pidfd, [...this.#namespaces, 'cgroup'],
-        consoleSocket ? { op: 'openConsole', socket: consoleSocket.childFd, size: config.terminalSize } : { op: 'setsid' });
+        consoleSocket ? { op: 'openConsole', socket: consoleSocket.childFd, size: config.terminalSize, owner: { uid: merged.uid, gid: merged.gid } } : { op: 'setsid' });
       const child = await spawnWith({
         command: config.command,
         env: envObject(config.env),

@@ -378,6 +378,20 @@ describe('lifecycle', () => {
     }
   });
 
+  it('an exec racing the container\'s death starts, or is refused as the container stopped: never another error', async () => {
+    for (let i = 0; i < 10; i++) {
+      const c = await Container.create(base({ command: ['/probe', 'sleep', '30'], stdio: 'ignore' }));
+      try {
+        await c.start();
+        const racing = c.exec(['/bin/true'], { stdio: 'ignore' }).then(() => 'started', (e: { code?: string }) => e.code);
+        await c.kill('SIGKILL');
+        expect(['started', 'ERR_NSBOX_CONTAINER_STATE']).toContain(await racing);
+      } finally {
+        await c.delete();
+      }
+    }
+  });
+
   it('kill() delivers a signal to the first process, which handles it', async () => {
     const c = await Container.create(base({ command: ['/bin/sh', '-c', 'trap "exit 42" TERM; echo ready; while :; do sleep 0.05; done'], stdio: ['ignore', 'pipe', 'ignore'] }));
     try {
@@ -813,6 +827,21 @@ describe('pty', () => {
       await c.delete();
     }
     expect(await fdsLeft(before)).toEqual([]);
+  });
+
+  it("a terminal belongs to the program's user, who can open it by name (first process and exec)", async () => {
+    const script = 'stat -c "%u %g" $(tty); ( exec 3<>$(tty) ) && echo opened';
+    const r = await Container.run(base({ command: ['/bin/sh', '-c', script], stdio: 'pty', user: { uid: 1000, gid: 1000 } }));
+    expect(r).toMatchObject({ exitCode: 0, stdout: '1000 1000\r\nopened\r\n' });
+    const c = await Container.create(base({ command: ['/probe', 'sleep', '30'], stdio: 'ignore' }));
+    try {
+      await c.start();
+      const p = await c.exec(['/bin/sh', '-c', script], { stdio: 'pty', user: { uid: 1000, gid: 1000 } });
+      const [out, status] = await Promise.all([text(p.terminal), p.exited]);
+      expect([out, status]).toEqual(['1000 1000\r\nopened\r\n', { code: 0, signal: null }]);
+    } finally {
+      await c.delete();
+    }
   });
 
   it("exec with stdio 'pty': its own terminal in the container's devpts", async () => {

@@ -112,6 +112,14 @@ describe.each(STRATEGIES)('lifecycle ($name)', ({ internals }) => {
     expect(fs.readdirSync('/proc/self/fd').length).toBe(before);
   });
 
+  it('a real-time signal that ends a child is named (SIGRTMIN+1), not lost as null; kill() sends one by that name', async () => {
+    const self = await spawnWith({ command: sh('kill -s 35 $$'), stdio: 'ignore' }, internals);
+    expect(await self.exited).toEqual({ code: null, signal: 'SIGRTMIN+1' });
+    const child = await spawnWith({ command: ['sleep', '30'], stdio: 'ignore' }, internals);
+    expect(child.kill('SIGRTMAX' as NodeJS.Signals)).toBe(true);
+    expect(await child.exited).toEqual({ code: null, signal: 'SIGRTMAX' });
+  });
+
   it('kill(SIGTERM) ends a sleeping child: exited is { code: null, signal: SIGTERM }; afterwards kill is false', async () => {
     const child = await spawnWith({ command: ['sleep', '30'], stdio: 'ignore' }, internals);
     try {

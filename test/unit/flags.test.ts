@@ -131,6 +131,11 @@ describe('signals', () => {
     expect(signalNumber('s', 'SIGTERM')).toBe(15);
     expect(signalNumber('s', 'SIGKILL')).toBe(9);
     expect(signalName(15)).toBe('SIGTERM');
+    // Real-time signals, as kill -l names them (Node names none), both ways for every one.
+    expect([34, 35, 49, 50, 63, 64].map(signalName)).toEqual(['SIGRTMIN', 'SIGRTMIN+1', 'SIGRTMIN+15', 'SIGRTMAX-14', 'SIGRTMAX-1', 'SIGRTMAX']);
+    for (let n = 34; n <= 64; n++) expect(signalNumber('s', signalName(n))).toBe(n);
+    expect(signalName(65)).toBeNull();
+    for (const bad of ['SIGRTMIN-1', 'SIGRTMAX+1', 'SIGRTMIN+31']) expect(() => signalNumber('s', bad)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     expect(signalName(0)).toBeNull();
   });
 });
