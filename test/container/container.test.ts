@@ -831,14 +831,17 @@ describe('pty', () => {
 
   it("a terminal belongs to the program's user, who can open it by name (first process and exec)", async () => {
     const script = 'stat -c "%u %g" $(tty); ( exec 3<>$(tty) ) && echo opened';
-    const r = await Container.run(base({ command: ['/bin/sh', '-c', script], stdio: 'pty', user: { uid: 1000, gid: 1000 } }));
-    expect(r).toMatchObject({ exitCode: 0, stdout: '1000 1000\r\nopened\r\n' });
+    // Rootless, only root is mapped inside: the owner is that root.
+    const id = isRoot ? 1000 : 0;
+    const user = { uid: id, gid: id };
+    const r = await Container.run(base({ command: ['/bin/sh', '-c', script], stdio: 'pty', user }));
+    expect(r).toMatchObject({ exitCode: 0, stdout: `${id} ${id}\r\nopened\r\n` });
     const c = await Container.create(base({ command: ['/probe', 'sleep', '30'], stdio: 'ignore' }));
     try {
       await c.start();
-      const p = await c.exec(['/bin/sh', '-c', script], { stdio: 'pty', user: { uid: 1000, gid: 1000 } });
+      const p = await c.exec(['/bin/sh', '-c', script], { stdio: 'pty', user });
       const [out, status] = await Promise.all([text(p.terminal), p.exited]);
-      expect([out, status]).toEqual(['1000 1000\r\nopened\r\n', { code: 0, signal: null }]);
+      expect([out, status]).toEqual([`${id} ${id}\r\nopened\r\n`, { code: 0, signal: null }]);
     } finally {
       await c.delete();
     }
