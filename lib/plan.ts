@@ -69,7 +69,20 @@ export type Step =
     }
   | { op: 'sethostname'; hostname: string }
   | { op: 'setdomainname'; domainname: string }
-  | { op: 'mkdir'; path: string; /** @default 0o755 */ mode?: number; /** like mkdir -p @default false */ recursive?: boolean }
+  | {
+      op: 'mkdir';
+      path: string;
+      /** @default 0o755 */
+      mode?: number;
+      /** like mkdir -p @default false */
+      recursive?: boolean;
+      /**
+       * The directory must be an ordinary one, reached through no symlink (ELOOP otherwise), as
+       * runc wants /proc: a mount made on it then lands where the same path leads later.
+       * @default false
+       */
+      plain?: boolean;
+    }
   | { op: 'symlink'; target: string; path: string }
   | { op: 'mknod'; path: string; type: 'char' | 'block' | 'fifo' | 'file'; /** @default 0o666 */ mode?: number; major?: number; minor?: number }
   | {
@@ -344,7 +357,7 @@ const STEP_KEYS: Record<StepOp, readonly string[]> = {
   pivotRoot: ['newRoot', 'putOld'],
   sethostname: ['hostname'],
   setdomainname: ['domainname'],
-  mkdir: ['path', 'mode', 'recursive'],
+  mkdir: ['path', 'mode', 'recursive', 'plain'],
   symlink: ['target', 'path'],
   mknod: ['path', 'type', 'mode', 'major', 'minor'],
   mask: ['path', 'nullDevice', 'shared'],
@@ -410,7 +423,7 @@ function encodeStep(name: string, step: unknown, t: StringTable): EncodedStep {
     case 'setdomainname':
       return { op: OP.setdomainname, args: [t.str(checkHostname(`${name}.domainname`, s.domainname))] };
     case 'mkdir':
-      return { op: OP.mkdir, args: [path('path'), mode(`${name}.mode`, s.mode, 0o755), flag(name, s, 'recursive') ? 1 : 0] };
+      return { op: OP.mkdir, args: [path('path'), mode(`${name}.mode`, s.mode, 0o755), (flag(name, s, 'recursive') ? 1 : 0) | (flag(name, s, 'plain') ? 2 : 0)] };
     case 'symlink':
       return { op: OP.symlink, args: [t.str(v.string(`${name}.target`, s.target)), path('path')] };
     case 'mknod': {

@@ -112,8 +112,8 @@ class Executor {
   static void CloseAllBut(int from, std::initializer_list<int> keep) { CloseAllBut(from, keep.begin(), keep.size()); }
 
   static void CloseAllBut(int from, const int* keep, size_t count) {
-    constexpr size_t kMax = 16;
-    if (count > kMax) return;  // never: see CloseUnneeded
+    constexpr size_t kMax = kKeptFds;
+    if (count > kMax) return;  // never: CloseUnneeded refuses such a plan
     int sorted[kMax];
     int k = 0;
     for (size_t n = 0; n < count; n++) {
@@ -148,13 +148,17 @@ class Executor {
   // way out of the new root for a path through /proc/self/fd/N (a cwd the image links
   // there: CVE-2024-21626), even while it is marked close-on-exec.
   void CloseUnneeded(int n) {
-    int keep[16] = {report_, sync_, go_r_, go_w_, sysfs_, mask_, trampoline_};
+    int keep[kKeptFds] = {report_, sync_, go_r_, go_w_, sysfs_, mask_, trampoline_};
     size_t count = 7;
     for (uint32_t i = 0; i < c_->count; i++) {
       const RawStep& s = c_->steps[i];
       if (s.op != OP_SETNS && s.op != OP_SETCTTY && s.op != OP_OPEN_CONSOLE) continue;
-      if (count == 16) return;  // a plan this unusual keeps them (close-on-exec still applies)
-      keep[count++] = static_cast<int>(s.a[0]);
+      int fd = static_cast<int>(s.a[0]);
+      bool seen = false;
+      for (size_t j = 0; j < count; j++) seen |= keep[j] == fd;
+      if (seen) continue;
+      if (count == kKeptFds) Die(report_, STEP_CLOSE_FDS, -E2BIG, SYS_OP_CLOSE_RANGE);  // never from lib/
+      keep[count++] = fd;
     }
     CloseAllBut(n, keep, count);
   }
@@ -301,6 +305,29 @@ class Executor {
     while (step_fd_count_ > 0) raw_syscall(SYS_close, step_fds_[--step_fd_count_]);
   }
 
+  // PLAIN mkdir: path is a directory reached through no symlink (below the confined root:
+  // from it; else from /). ELOOP if a link is on the way, ENOTDIR if it is no directory.
+  long PlainDirectory(const char* path) {
+    const char* rel = BelowRoot(path);
+    int dir = rel != nullptr ? root_fd_ : AT_FDCWD;
+    if (rel == nullptr) rel = path;
+    if (*rel == '\0') return 0;
+    struct open_how how = {};
+    how.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS;
+    long fd = Sys(SYS_OP_OPENAT2, SYS_openat2, dir, P(rel), P(&how), sizeof how);
+    if (fd == -ENOSYS) {
+      // Before 5.6: the last component at least (the confined walk refuses the others).
+      struct statx st;
+      long rc = Sys(SYS_OP_STATX, SYS_statx, dir, P(rel), AT_SYMLINK_NOFOLLOW, STATX_TYPE, P(&st));
+      if (rc < 0) return rc;
+      return S_ISLNK(st.stx_mode) ? -ELOOP : S_ISDIR(st.stx_mode) ? 0 : -ENOTDIR;
+    }
+    if (fd < 0) return fd;
+    raw_syscall(SYS_close, fd);
+    return 0;
+  }
+
   // What the step's system call should be given for path: below the confined root, the
   // fd path of its resolution there; else path. nullptr with *err set when it cannot resolve.
   const char* Resolve(const char* path, long* err) {
@@ -311,7 +338,22 @@ class Executor {
       *err = fd;
       return nullptr;
     }
-    return FdPath(fd);
+    const char* named = FdPath(fd);
+    // A path below the root that leads back to it (a link to /): a mount there would cover
+    // the root itself, and what is made after it would land in the image on the host.
+    if (*rel != '\0' && SameAsRoot(static_cast<int>(fd))) {
+      *err = -ELOOP;
+      return nullptr;
+    }
+    return named;
+  }
+
+  bool SameAsRoot(int fd) {
+    struct statx a, b;
+    if (raw_syscall(SYS_statx, fd, P(""), AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, P(&a)) < 0) return false;
+    if (raw_syscall(SYS_statx, root_fd_, P(""), AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, P(&b)) < 0) return false;
+    return a.stx_ino == b.stx_ino && a.stx_dev_major == b.stx_dev_major && a.stx_dev_minor == b.stx_dev_minor &&
+           ((a.stx_mask & b.stx_mask & STATX_MNT_ID) == 0 || a.stx_mnt_id == b.stx_mnt_id);
   }
 
   // For making path: the directory to make it in and its name there. Below the confined root,
@@ -407,6 +449,18 @@ class Executor {
       const char* name;
       long rc = ParentOf(path, true, &dir, &name);
       if (rc < 0) return rc;
+      // The file, or where a link there leads inside the root (a dangling one's target is
+      // made there, as runc's securejoin would).
+      if (!no_openat2_) {
+        struct open_how how = {};
+        how.flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY;
+        how.mode = 0644;
+        how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+        long fd = Sys(SYS_OP_OPEN, SYS_openat2, root_fd_, P(BelowRoot(path)), P(&how), sizeof how);
+        if (fd >= 0) raw_syscall(SYS_close, fd);
+        if (fd != -ENOSYS) return fd < 0 ? fd : 0;
+        no_openat2_ = true;
+      }
       long fd = Sys(SYS_OP_OPEN, SYS_openat, dir, P(name), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0644);
       if (fd >= 0) {
         raw_syscall(SYS_close, fd);
@@ -486,56 +540,70 @@ class Executor {
     return out;
   }
 
-  // The program through the exec trampoline (exec-trampoline.h): this process's
-  // /proc/self/exe is Node's binary until an execve succeeds, so it must not be the one that
-  // runs the program (a `#!/proc/self/exe` would run the host's Node in the container). A
-  // PATH search is done here, by looking (execvp's answers: EACCES for a file found that
-  // cannot run, else ENOENT); the trampoline reports the execve's own failure. Where the
-  // trampoline cannot be exec'd (a seccomp profile refusing execveat), the program is
-  // exec'd directly, as before.
-  long ExecThroughTrampoline(uint32_t index, const char* file, const char* search, bool* refused) {
+  // The program's path, as execvp would find it, by looking (statx, faccessat): the first
+  // PATH entry holding a regular file this process may execute; else EACCES if one was found
+  // that it may not, else ENOENT. Done once; kept in exec_path_ / search_rc_.
+  long SearchPath(const RawStep& s) {
+    if (search_rc_ != 1) return search_rc_;
+    const char* file = Str(s.a[0]);
+    const char* search = Str(s.a[5]);
     bool has_slash = false;
     for (const char* p = file; *p; p++) has_slash |= *p == '/';
-    char found[4096];
-    const char* path = file;
-    if (!has_slash && search != nullptr) {
-      size_t flen = Len(file);
-      bool eacces = false;
-      path = nullptr;
-      for (const char* p = search; path == nullptr;) {
-        const char* end = p;
-        while (*end && *end != ':') end++;
-        size_t dlen = static_cast<size_t>(end - p);
-        if (dlen + 1 + flen < sizeof found) {
-          size_t k = 0;
-          if (dlen == 0) found[k++] = '.';
-          for (size_t i = 0; i < dlen; i++) found[k++] = p[i];
-          found[k++] = '/';
-          for (size_t i = 0; i <= flen; i++) found[k++] = file[i];
-          struct statx st;
-          long rc = Statx(found, &st);
-          if (rc == 0 && S_ISREG(st.stx_mode) && raw_syscall(SYS_faccessat, AT_FDCWD, P(found), X_OK) == 0) path = found;
-          else if (rc == 0 || rc == -EACCES) eacces = true;
-        }
-        if (*end == '\0') break;
-        p = end + 1;
-      }
-      if (path == nullptr) {
-        sysop_ = SYS_OP_EXECVE;
-        return eacces ? -EACCES : -ENOENT;
-      }
+    size_t flen = Len(file);
+    if (has_slash || search == nullptr) {
+      if (flen >= sizeof exec_path_) return search_rc_ = -ENAMETOOLONG;
+      for (size_t i = 0; i <= flen; i++) exec_path_[i] = file[i];
+      return search_rc_ = 0;
     }
-    char fd_arg[24], step_arg[24];
+    bool eacces = false;
+    for (const char* p = search;;) {
+      const char* end = p;
+      while (*end && *end != ':') end++;
+      size_t dlen = static_cast<size_t>(end - p);
+      if (dlen + 1 + flen < sizeof exec_path_) {
+        size_t k = 0;
+        if (dlen == 0) exec_path_[k++] = '.';
+        for (size_t i = 0; i < dlen; i++) exec_path_[k++] = p[i];
+        exec_path_[k++] = '/';
+        for (size_t i = 0; i <= flen; i++) exec_path_[k++] = file[i];
+        struct statx st;
+        long rc = Statx(exec_path_, &st);
+        if (rc == 0 && S_ISREG(st.stx_mode) && raw_syscall(SYS_faccessat, AT_FDCWD, P(exec_path_), X_OK) == 0) return search_rc_ = 0;
+        if (rc == 0 || rc == -EACCES) eacces = true;
+      }
+      if (*end == '\0') break;
+      p = end + 1;
+    }
+    return search_rc_ = eacces ? -EACCES : -ENOENT;
+  }
+
+  // The program through the exec trampoline (exec-trampoline.h): this process's
+  // /proc/self/exe is Node's binary until an execve succeeds, so it must not be the one that
+  // runs the program (a `#!/proc/self/exe` would run the host's Node in the container). The
+  // trampoline reports the execve's own failure. Exec'd by execve of /proc/self/fd/N (all a
+  // seccomp profile must allow is execve), else execveat where no /proc is mounted; if both
+  // fail, the step fails: never the program without it.
+  long ExecThroughTrampoline(uint32_t index, const RawStep& s) {
+    long rc = SearchPath(s);
+    if (rc < 0) {
+      sysop_ = SYS_OP_EXECVE;
+      return rc;
+    }
+    char fd_arg[24], step_arg[24], self[40];
     const char** targv = c_->trampoline_argv;
     targv[0] = kExecName;
     targv[1] = Decimal(fd_arg, static_cast<unsigned long>(report_));
     targv[2] = Decimal(step_arg, index);
-    targv[3] = path;
+    targv[3] = exec_path_;
+    const char prefix[] = "/proc/self/fd/";
+    size_t k = 0;
+    for (; prefix[k]; k++) self[k] = prefix[k];
+    Decimal(self + k, static_cast<unsigned long>(trampoline_));
     // The report pipe stays open into the trampoline, which makes it close-on-exec again.
     raw_syscall(SYS_fcntl, report_, F_SETFD, 0);
-    long rc = Sys(SYS_OP_EXECVE, SYS_execveat, trampoline_, P(""), P(targv), P(c_->envp), AT_EMPTY_PATH);
+    rc = Sys(SYS_OP_EXECVE, SYS_execve, P(self), P(targv), P(c_->envp));
+    if (rc == -ENOENT || rc == -ENOTDIR) rc = Sys(SYS_OP_EXECVE, SYS_execveat, trampoline_, P(""), P(targv), P(c_->envp), AT_EMPTY_PATH);
     raw_syscall(SYS_fcntl, report_, F_SETFD, FD_CLOEXEC);
-    *refused = true;  // the trampoline itself did not run: nothing of the program's was tried
     return rc;
   }
 
@@ -544,12 +612,7 @@ class Executor {
     const char* const* argv = c_->argv;
     const char* const* envp = c_->envp;
     const char* search = Str(s.a[5]);
-    if (trampoline_ >= 0) {
-      bool refused = false;
-      long rc = ExecThroughTrampoline(index, file, search, &refused);
-      if (!refused) return rc;  // the PATH search's answer
-      // execveat refused (a seccomp profile, a memfd the kernel will not run): directly.
-    }
+    if (trampoline_ >= 0) return ExecThroughTrampoline(index, s);
     bool has_slash = false;
     for (const char* p = file; *p; p++) has_slash |= *p == '/';
     if (has_slash || search == nullptr) {
@@ -846,11 +909,18 @@ class Executor {
       case OP_SETDOMAINNAME:
         return Sys(SYS_OP_SETDOMAINNAME, SYS_setdomainname, P(Str(s.a[0])), Len(Str(s.a[0])));
       case OP_MKDIR: {
-        if (s.a[2]) return MkdirAll(Str(s.a[0]), s.a[1]);
-        int dir;
-        const char* name;
-        long rc = ParentOf(Str(s.a[0]), false, &dir, &name);
-        return rc < 0 ? rc : Sys(SYS_OP_MKDIR, SYS_mkdirat, dir, P(name), s.a[1]);
+        long rc;
+        if (s.a[2] & 1) {
+          rc = MkdirAll(Str(s.a[0]), s.a[1]);
+        } else {
+          int dir;
+          const char* name;
+          rc = ParentOf(Str(s.a[0]), false, &dir, &name);
+          if (rc == 0) rc = Sys(SYS_OP_MKDIR, SYS_mkdirat, dir, P(name), s.a[1]);
+          if (rc == -EEXIST && (s.a[2] & 2)) rc = 0;
+        }
+        if (rc < 0 || !(s.a[2] & 2)) return rc;
+        return PlainDirectory(Str(s.a[0]));
       }
       case OP_SYMLINK: {
         int dir;
@@ -913,6 +983,9 @@ class Executor {
       case OP_NO_NEW_PRIVS:
         return Sys(SYS_OP_PRCTL, SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
       case OP_SECCOMP: {
+        // The program's PATH search before the filter, when the exec comes next: the
+        // filter may refuse the statx and faccessat that look (it allows execve).
+        if (trampoline_ >= 0 && index + 2 == c_->count) SearchPath(c_->steps[index + 1]);
         struct sock_fprog prog = {static_cast<unsigned short>(s.a[1] / 8),
                                   const_cast<struct sock_filter*>(static_cast<const struct sock_filter*>(Blob(s.a[0])))};
         return Sys(SYS_OP_SECCOMP, SYS_seccomp, SECCOMP_SET_MODE_FILTER, s.a[2], P(&prog));
@@ -995,6 +1068,7 @@ class Executor {
   }
 
   static constexpr int kStepFds = 8;
+  static constexpr size_t kKeptFds = 64;
   const ChildContext* c_;
   // The CONFINE step's root (an O_PATH fd and its path), until pivot_root.
   int root_fd_ = -1;
@@ -1012,6 +1086,8 @@ class Executor {
   int sysfs_;
   int mask_;
   int trampoline_;
+  long search_rc_ = 1;  // SearchPath's answer; 1: not searched yet
+  char exec_path_[4096];
   int32_t sysop_ = SYS_OP_FAULT;
 };
 

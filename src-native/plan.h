@@ -16,7 +16,7 @@ enum Op : uint32_t {
   OP_PIVOT_ROOT = 4,    // a0 new root, a1 put-old? (outside path), a2 put-old? (inside path)
   OP_SETHOSTNAME = 5,   // a0 name
   OP_SETDOMAINNAME = 6, // a0 name
-  OP_MKDIR = 7,         // a0 path, a1 mode, a2 recursive
+  OP_MKDIR = 7,         // a0 path, a1 mode, a2 bits (1 recursive, 2 plain: no symlink on the way)
   OP_SYMLINK = 8,       // a0 target, a1 link path
   OP_MKNOD = 9,         // a0 path, a1 mode (with S_IF*), a2 dev lo, a3 dev hi
   OP_MASK = 10,         // a0 path, a1 null device path (bound over files), a2 bit 0: a directory may clone the mask template

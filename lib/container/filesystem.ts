@@ -49,9 +49,10 @@ export function stagingDir(): string {
   const base = uid === 0 ? '/run/nsbox' : path.join(process.env.XDG_RUNTIME_DIR || os.tmpdir(), `nsbox-${uid}`);
   const dir = path.join(base, 'root');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(path.join(base, 'layers'), { recursive: true, mode: 0o700 });
   // Every container's setup walks these paths: under a shared /tmp another user could have
   // made them first, and swap what they lead to. Only ours, and writable by us alone.
-  for (const d of [base, dir]) {
+  for (const d of [base, dir, path.join(base, 'layers')]) {
     const st = fs.lstatSync(d);
     if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o022) !== 0) {
       throw new StateError('ERR_NSBOX_STAGING_DIR', `${d} must be a directory of uid ${uid}'s that no one else may write (it is ${st.isSymbolicLink() ? 'a symlink' : `uid ${st.uid}'s, mode ${(st.mode & 0o7777).toString(8)}`}): remove it, or set XDG_RUNTIME_DIR`);
@@ -61,6 +62,7 @@ export function stagingDir(): string {
   // in the container's own mount namespace), so that the root of a user namespace mapping other
   // ids (0 → 100000…) reaches it.
   if (uid === 0) for (const d of [base, dir]) fs.chmodSync(d, 0o711);
+  layers = path.join(base, 'layers');
   return (staging = dir);
 }
 
@@ -136,9 +138,13 @@ export function filesystemSteps(c: ContainerConfig, opts: { cgroupns: boolean })
     // From here every path below R resolves inside it, as it will after the pivot: an image's
     // symlinks (`proc -> /elsewhere`, a mount target linking to a host path) stay in it.
     { op: 'confine', root: R },
-    { op: 'mkdir', path: `${R}/proc`, recursive: true },
+    // Ordinary directories, as runc wants /proc (CVE-2019-19921): through a link, proc would
+    // be mounted where the link leads now, and what covers the link's way later (the /dev
+    // tmpfs over an image's /dev/x in `proc -> /dev/x/p`) would leave /proc, and its masks,
+    // pointing at nothing.
+    { op: 'mkdir', path: `${R}/proc`, recursive: true, plain: true },
     { op: 'mount', source: 'proc', target: `${R}/proc`, type: 'proc', flags: NOSUID_NODEV_NOEXEC },
-    { op: 'mkdir', path: `${R}/dev`, recursive: true },
+    { op: 'mkdir', path: `${R}/dev`, recursive: true, plain: true },
     { op: 'mount', source: 'tmpfs', target: `${R}/dev`, type: 'tmpfs', flags: { nosuid: true, strictatime: true }, data: 'mode=755,size=65536k' },
   );
   for (const d of DEFAULT_DEVICES) {
@@ -155,7 +161,7 @@ export function filesystemSteps(c: ContainerConfig, opts: { cgroupns: boolean })
     { op: 'mount', source: 'mqueue', target: `${R}/dev/mqueue`, type: 'mqueue', flags: NOSUID_NODEV_NOEXEC },
   );
   for (const [target, link] of DEV_LINKS) steps.push({ op: 'symlink', target, path: `${R}/dev/${link}` });
-  steps.push({ op: 'mkdir', path: `${R}/sys`, recursive: true });
+  steps.push({ op: 'mkdir', path: `${R}/sys`, recursive: true, plain: true });
   if (userns && c.network === 'host') {
     // sysfs belongs to the network namespace's owner: bind the host's, read-only.
     steps.push({ op: 'bind', source: '/sys', target: `${R}/sys`, recursive: true, readonly: true, nosuid: true, nodev: true, noexec: true });
@@ -170,6 +176,7 @@ export function filesystemSteps(c: ContainerConfig, opts: { cgroupns: boolean })
     steps.push({ op: 'mount', source: 'cgroup', target: `${R}/sys/fs/cgroup`, type: 'cgroup2', flags: { readonly: true, ...NOSUID_NODEV_NOEXEC } });
   }
 
+  let layer = 0;
   for (const m of c.mounts) {
     const target = `${R}${m.target}`;
     if (m.type === 'bind') {
@@ -180,12 +187,16 @@ export function filesystemSteps(c: ContainerConfig, opts: { cgroupns: boolean })
       steps.push({ op: 'mkdir', path: target, recursive: true });
       let upper = m.upper, work = m.work;
       if (upper === null) {
-        // The writable layer lives on its own tmpfs, mounted over the target first and then
-        // hidden by the overlay that uses it.
-        steps.push({ op: 'mount', source: 'tmpfs', target, type: 'tmpfs', flags: { nosuid: true, nodev: true }, data: 'mode=755' });
-        upper = `${target}/.nsbox-upper`;
-        work = `${target}/.nsbox-work`;
-        steps.push({ op: 'mkdir', path: upper }, { op: 'mkdir', path: work });
+        // The writable layers live on one tmpfs of the container's, on nsbox's own staging
+        // directory beside the root (not below it: overlayfs reads the paths in its options on
+        // the host, where an image's links would lead elsewhere). Overlayfs keeps its own
+        // clone of the upper mount, so the tmpfs may go with the old root.
+        const L = layersDir();
+        if (layer === 0) steps.push({ op: 'mount', source: 'tmpfs', target: L, type: 'tmpfs', flags: { nosuid: true, nodev: true }, data: 'mode=700' });
+        upper = `${L}/${layer}/upper`;
+        work = `${L}/${layer}/work`;
+        steps.push({ op: 'mkdir', path: `${L}/${layer}` }, { op: 'mkdir', path: upper, mode: 0o755 }, { op: 'mkdir', path: work });
+        layer++;
       }
       const data = m.readonly
         ? `lowerdir=${m.lower.join(':')}`
@@ -198,6 +209,13 @@ export function filesystemSteps(c: ContainerConfig, opts: { cgroupns: boolean })
   return steps;
 }
 
+let layers: string | undefined;
+/** Beside the staging root: where the writable layers of overlay mounts without `upper` go. */
+function layersDir(): string {
+  stagingDir();
+  return layers!;
+}
+
 /** After pivot_root: sysctls, masked and read-only paths, a read-only root. */
 export function protectionSteps(c: ContainerConfig): Step[] {
   const steps: Step[] = [];
@@ -207,8 +225,10 @@ export function protectionSteps(c: ContainerConfig): Step[] {
   // runc's order: read-only paths, then masked ones.
   for (const p of c.readonlyPaths) {
     if (!existsInContainer(p)) continue;
-    // optional: a path the image lacks needs no protection (as runc skips it).
-    steps.push({ op: 'bind', source: p, target: p, recursive: true, readonly: true, nosuid: true, nodev: true, noexec: true, optional: true });
+    // optional: a path the image lacks needs no protection (as runc skips it). Not under /proc
+    // or /sys, which are nsbox's own mounts: there a missing path is an error.
+    const own = p.startsWith('/proc/') || p.startsWith('/sys/');
+    steps.push({ op: 'bind', source: p, target: p, recursive: true, readonly: true, nosuid: true, nodev: true, noexec: true, ...(own ? {} : { optional: true }) });
   }
   // One shared empty tmpfs for the directories (the step's `shared`), unless the program keeps
   // CAP_SYS_ADMIN (it could remount that superblock read-write); spawn decides where it can.

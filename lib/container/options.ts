@@ -228,7 +228,7 @@ function sizeData(name: string, value: unknown): string {
  */
 function overlayPath(name: string, value: unknown): string {
   const p = hostPath(name, value);
-  if (/[,:]/.test(p)) throw new InvalidArgValueError(name, value, "must not contain ',' or ':' (overlayfs option syntax)");
+  if (/[,:\\]/.test(p)) throw new InvalidArgValueError(name, value, "must not contain ',', ':' or '\\' (overlayfs option syntax)");
   return p;
 }
 
