@@ -305,6 +305,20 @@ class Executor {
     while (step_fd_count_ > 0) raw_syscall(SYS_close, step_fds_[--step_fd_count_]);
   }
 
+  // A bind made as a detached clone (open_tree), its attributes set (mount_setattr), then
+  // moved onto target: -ENOSYS where the kernel has not the calls (before 5.12), and the
+  // caller binds the old way.
+  long BindDetached(const char* src, const char* target, bool recursive, uint64_t set, uint64_t clr) {
+    long tree = Sys(SYS_OP_OPEN_TREE, SYS_open_tree, AT_FDCWD, P(src), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+    if (tree == -ENOSYS || tree == -EINVAL) return -ENOSYS;
+    if (tree < 0) return tree;
+    MountAttr attr = {set, clr, 0, 0};
+    long rc = Sys(SYS_OP_MOUNT_SETATTR, SYS_mount_setattr, tree, P(""), AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), P(&attr), sizeof attr);
+    if (rc == 0) rc = Sys(SYS_OP_MOVE_MOUNT, SYS_move_mount, tree, P(""), AT_FDCWD, P(target), MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS);
+    raw_syscall(SYS_close, tree);
+    return rc;  // -ENOSYS from mount_setattr (5.2-5.11): the clone was never attached, bind the old way
+  }
+
   // PLAIN mkdir: path is a directory reached through no symlink (below the confined root:
   // from it; else from /). ELOOP if a link is on the way, ENOTDIR if it is no directory.
   long PlainDirectory(const char* path) {
@@ -859,6 +873,14 @@ class Executor {
         long err = 0;
         const char* target = Resolve(dst, &err);
         if (target == nullptr) return err;
+        // Below the confined root, with attributes and no propagation to set: a detached clone
+        // of the source gets them first, then goes onto the target already resolved. Bound,
+        // then given them through the path again, they could land on whatever a link swapped
+        // in there meanwhile (an image another container is changing).
+        if (BelowRoot(dst) != nullptr && (s.a[3] | s.a[4]) != 0 && s.a[5] == 0 && !c_->no_mount_setattr) {
+          long rc = BindDetached(src, target, recursive, s.a[3], s.a[4]);
+          if (rc != -ENOSYS) return rc;
+        }
         long rc = Sys(SYS_OP_MOUNT, SYS_mount, P(src), P(target), 0, MS_BIND | (recursive ? MS_REC : 0), 0);
         if (rc < 0 || !(s.a[3] | s.a[4] | s.a[5])) return rc;
         // Resolved again: the target is now the new mount, which the fd above is not.
