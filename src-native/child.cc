@@ -363,9 +363,9 @@ class Executor {
   }
 
   bool SameAsRoot(int fd) {
-    struct statx a, b;
-    if (raw_syscall(SYS_statx, fd, P(""), AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, P(&a)) < 0) return false;
-    if (raw_syscall(SYS_statx, root_fd_, P(""), AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, P(&b)) < 0) return false;
+    struct statx a;
+    if (!root_stat_ok_ || raw_syscall(SYS_statx, fd, P(""), AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, P(&a)) < 0) return false;
+    const struct statx& b = root_stat_;
     return a.stx_ino == b.stx_ino && a.stx_dev_major == b.stx_dev_major && a.stx_dev_minor == b.stx_dev_minor &&
            ((a.stx_mask & b.stx_mask & STATX_MNT_ID) == 0 || a.stx_mnt_id == b.stx_mnt_id);
   }
@@ -898,6 +898,7 @@ class Executor {
         if (fd < 0) return fd;
         if (root_fd_ >= 0) raw_syscall(SYS_close, root_fd_);
         root_fd_ = static_cast<int>(fd);
+        root_stat_ok_ = raw_syscall(SYS_statx, root_fd_, P(""), AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, P(&root_stat_)) == 0;
         root_ = Str(s.a[0]);
         root_len_ = Len(root_);
         while (root_len_ > 1 && root_[root_len_ - 1] == '/') root_len_--;
@@ -1097,6 +1098,8 @@ class Executor {
   const char* root_ = nullptr;
   size_t root_len_ = 0;
   bool no_openat2_ = false;
+  struct statx root_stat_;  // the root's, for SameAsRoot
+  bool root_stat_ok_ = false;
   // fds a step opened to name its paths, closed when it ends.
   int step_fds_[kStepFds];
   int step_fd_count_ = 0;
