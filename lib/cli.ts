@@ -29,7 +29,7 @@ Options:
   -v, --volume SRC:DST[:ro|rw]   bind mount (repeatable)
   --tmpfs DST[:SIZE]      tmpfs mount (repeatable)
   --mount KEY=VALUE,…     a mount as docker run's --mount (repeatable):
-                            type=bind,source=SRC,target=DST[,readonly][,bind-recursive=disabled]
+                            type=bind,source=SRC,target=DST[,readonly][,bind-recursive=disabled][,devices]
                             type=tmpfs,target=DST[,tmpfs-size=64M][,tmpfs-mode=1777][,readonly]
                             type=overlay,target=DST,lower=DIR[:DIR…][,upper=DIR,work=DIR][,readonly]
                           (mounts are made in the order given, with -v and --tmpfs)
@@ -137,7 +137,8 @@ function mountOption(spec: string): ContainerMount {
     const source = take('source') ?? bad('a bind needs source=SRC');
     const recursive = take('bind-recursive') ?? 'enabled';
     if (recursive !== 'enabled' && recursive !== 'disabled') bad(`bind-recursive=${recursive}: expected enabled or disabled`);
-    mount = { type: 'bind', source, target, readonly: flag('readonly'), recursive: recursive === 'enabled' };
+    // devices: its device nodes may be opened (binds are nodev otherwise: README).
+    mount = { type: 'bind', source, target, readonly: flag('readonly'), recursive: recursive === 'enabled', devices: flag('devices') };
   } else if (type === 'tmpfs') {
     const size = take('tmpfs-size');
     const mode = take('tmpfs-mode');

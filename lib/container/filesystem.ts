@@ -79,6 +79,7 @@ function etcFiles(c: ContainerConfig): [string, string][] {
 }
 
 const NOSUID_NODEV_NOEXEC = { nosuid: true, nodev: true, noexec: true };
+const STANDARD_DEVICE_PATHS = new Set(DEFAULT_DEVICES.map((d) => `/dev/${d.name}`));
 
 /**
  * The steps that build the container's filesystem and pivot into it, then hide and protect
@@ -180,7 +181,10 @@ export function filesystemSteps(c: ContainerConfig, opts: { cgroupns: boolean })
   for (const m of c.mounts) {
     const target = `${R}${m.target}`;
     if (m.type === 'bind') {
-      steps.push({ op: 'bind', source: m.source, target, recursive: m.recursive, createTarget: true, ...(m.readonly ? { readonly: true } : {}), ...(m.devices ? {} : { nodev: true }) });
+      // nodev unless asked, or unless the source is one of the devices every container has
+      // (`-v /dev/null:/etc/shadow`, as Docker's device cgroup allows those too).
+      const devices = m.devices || STANDARD_DEVICE_PATHS.has(m.source);
+      steps.push({ op: 'bind', source: m.source, target, recursive: m.recursive, createTarget: true, ...(m.readonly ? { readonly: true } : {}), ...(devices ? {} : { nodev: true }) });
     } else if (m.type === 'tmpfs') {
       steps.push({ op: 'mkdir', path: target, recursive: true }, { op: 'mount', source: 'tmpfs', target, type: 'tmpfs', flags: { nosuid: true, nodev: true, readonly: m.readonly }, data: m.data });
     } else {

@@ -27,7 +27,8 @@ export interface BindMount {
   /**
    * Device nodes in it may be opened. Off, the bind is `nodev`: nsbox has no device cgroup,
    * and this is how the host's device nodes stay closed to the container, as Docker's device
-   * cgroup keeps a `-v /dev/…` bind closed without `--device`.
+   * cgroup keeps a `-v /dev/…` bind closed without `--device`. A bind of one of the devices
+   * every container has (/dev/null, zero, full, random, urandom, tty) opens anyway, as there.
    * @default false
    */
   devices?: boolean;

@@ -46,11 +46,13 @@ describe('nsbox run', () => {
         '--mount', 'type=tmpfs,dst=/scratch,tmpfs-size=1M,tmpfs-mode=700',
         '--mount', `type=overlay,target=/layer,lower=${lower}`,
         '-v', `${lower}:/src/lib:ro`, // after the first: over its lib/
+        '-v', '/dev/null:/etc/hidden', // a standard device: it opens, as with Docker
+        '--mount', `type=bind,source=${lower},target=/with-devices,devices`,
         '--', '/bin/sh', '-c',
         'test -f /src/package.json && echo bound; touch /src/x 2>/dev/null || echo ro-bind; stat -c %a /scratch; df -k /scratch | tail -1 | awk "{print \\$2}"; ' +
-        'cat /layer/base; echo new >/layer/made && cat /layer/made; cat /src/lib/base']);
+        'cat /layer/base; echo new >/layer/made && cat /layer/made; cat /src/lib/base; cat /etc/hidden /with-devices/base']);
       expect(r).toMatchObject({ code: 0, stderr: '' });
-      expect(r.stdout).toBe('bound\nro-bind\n700\n1024\nfrom lower\nnew\nfrom lower\n');
+      expect(r.stdout).toBe('bound\nro-bind\n700\n1024\nfrom lower\nnew\nfrom lower\nfrom lower\n');
       expect(fs.readdirSync(lower)).toEqual(['base']); // the overlay's changes went to its tmpfs
       for (const [spec, said] of [
         ['type=bind,target=/x', 'a bind needs source=SRC'],

@@ -244,6 +244,10 @@ describe('escape attempts (each must fail)', () => {
         // Only a bind that asks for devices opens one (nsbox has no device cgroup: the rest is nodev).
         expect(r).toMatchObject({ exitCode: 0, stdout: 'node-refused\nbound-node-opened\n' });
       }
+      // A bind of one of the devices every container has opens without asking (hiding a file
+      // under /dev/null, as with Docker).
+      const hidden = await Container.run(base({ rootfs, command: ['/bin/sh', '-c', 'echo x >/etc/passwd && cat /etc/passwd | wc -c'], mounts: [{ type: 'bind', source: '/dev/null', target: '/etc/passwd' }] }));
+      expect(hidden).toMatchObject({ exitCode: 0, stdout: '0\n' });
       // /data -> the victim directory on the host: a mount target through it does not reach it.
       fs.symlinkSync(victim, path.join(rootfs, 'data'));
       fs.symlinkSync(path.join(victim, 'resolv.conf'), path.join(rootfs, 'etc', 'resolv.conf'));
