@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
@@ -135,6 +136,14 @@ static int ExecTrampoline(AddonData* data) {
     }
     p += n;
     left -= static_cast<size_t>(n);
+  }
+  // Execute-only: a process that execs a file it may not read is made non-dumpable by the
+  // kernel from the exec on (would_dump), so a process in the container can reach neither its
+  // memory nor its fds (the report pipe). Root in a container without a user namespace may
+  // read it anyway (CAP_DAC_OVERRIDE): there the trampoline's own first system call does it.
+  if (fchmod(fd, 0111) != 0) {
+    ::close(fd);
+    return -1;
   }
   constexpr int kSealExec = 0x20;  // F_SEAL_EXEC (6.3): its mode cannot change either
   int seals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
