@@ -271,11 +271,19 @@ struct Child {
   // What the reports say happened, once the child has exec'd or died. A child that died
   // before execve without reporting (killed by a signal, a seccomp filter) gets no event:
   // its exit tells JavaScript that it never started.
+  //
+  // A failure after the exec notice comes from the exec step (the child's execve, or the exec
+  // trampoline's: exec-trampoline.h), which both still bear the pre-exec name when they die of
+  // it. A report whose process no longer does ran the program: some process that reached the
+  // pipe wrote it (one of the container's, while the trampoline was still dumpable), and it is
+  // not believed.
   void Settle() {
     CloseReport();
     FreeSetupMemory();
-    if (failed) Emit(EVENT_FAILED, failure.step, failure.err, failure.sysop);
-    else if (exec_started && !KilledInExecve()) Emit(EVENT_EXEC);
+    bool named = false, exiting = false;
+    if (exec_started) ExecNameState(&named, &exiting);
+    if (failed && !(exec_started && !named)) Emit(EVENT_FAILED, failure.step, failure.err, failure.sysop);
+    else if (exec_started && !(named && exiting)) Emit(EVENT_EXEC);
   }
 
   // EOF after the exec notice: execve succeeded (the close-on-exec pipe closed), or the
@@ -284,26 +292,35 @@ struct Child {
   // no return) and exiting (PF_EXITING, set at the start of do_exit, before its files close:
   // the EOF can come before the process is a zombie). A process killed in the moment between
   // the close-on-exec and the rename never ran the program either.
-  bool KilledInExecve() {
+  // Whether the process still bears the pre-exec name, and whether it is exiting. Unreadable
+  // (never here: it is our unreaped child), it counts as named and not exiting: a failure
+  // report is believed, an EOF is an exec.
+  void ExecNameState(bool* named, bool* exiting) {
+    *named = true;
+    *exiting = false;
     char path[40], stat[256];
     snprintf(path, sizeof path, "/proc/%d/stat", pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
+    if (fd < 0) return;
     ssize_t n = read(fd, stat, sizeof stat - 1);
     close(fd);
-    if (n <= 0) return false;
+    if (n <= 0) return;
     stat[n] = '\0';
     // "<pid> (<comm>) <state> <ppid> <pgrp> <session> <tty_nr> <tpgid> <flags> …": comm is at
     // most 15 characters, and ours has no ')' or space.
     const char* open_paren = strchr(stat, '(');
-    if (open_paren == nullptr) return false;
+    if (open_paren == nullptr) return;
     size_t len = strlen(kExecName);
-    if (strncmp(open_paren + 1, kExecName, len) != 0 || open_paren[1 + len] != ')') return false;
+    *named = strncmp(open_paren + 1, kExecName, len) == 0 && open_paren[1 + len] == ')';
+    if (!*named) {
+      *exiting = false;
+      return;
+    }
     const char* field = open_paren + 1 + len + 1;  // " <state> …"
     for (int i = 0; i < 6 && field != nullptr; i++) field = strchr(field + 1, ' ');  // to the space before flags
-    if (field == nullptr) return false;
+    if (field == nullptr) return;
     constexpr unsigned long kPfExiting = 0x4;  // include/linux/sched.h
-    return (strtoul(field + 1, nullptr, 10) & kPfExiting) != 0;
+    *exiting = (strtoul(field + 1, nullptr, 10) & kPfExiting) != 0;
   }
 
   // uv_poll_stop takes the fd out of epoll at once, so it can be closed now: a long-running

@@ -343,6 +343,25 @@ describe('escape attempts (each must fail)', () => {
     }
   });
 
+  it("a process of the container that writes into every pipe it can open cannot make an exec report a failure it did not have", async () => {
+    // Writes nsbox's failure report ({step 0, errno 99, execve}) into any pipe under
+    // /proc/*/fd but its own: the exec trampoline holds the report pipe for a moment.
+    const report = '\\000\\000\\000\\000\\143\\000\\000\\000\\027\\000\\000\\000\\000\\000\\000\\000';
+    const scanner = `while :; do for f in /proc/[0-9]*/fd/*; do case $f in /proc/$$/*) continue;; esac; [ -p "$f" ] && printf '${report}' 2>/dev/null >"$f"; done; done`;
+    const c = await Container.create(base({ command: ['/bin/sh', '-c', scanner], stdio: 'ignore' }));
+    try {
+      await c.start();
+      const outcomes: Record<string, number> = {};
+      for (let i = 0; i < 300; i++) {
+        const k = await c.exec(['/bin/true'], { stdio: 'ignore' }).then(async (p) => `exit ${(await p.exited).code}`, (e: { code?: string }) => `rejected ${e.code}`);
+        outcomes[k] = (outcomes[k] ?? 0) + 1;
+      }
+      expect(outcomes).toEqual({ 'exit 0': 300 });
+    } finally {
+      await c.delete();
+    }
+  });
+
   it('sees no host pid and no host network interface', async () => {
     expect(await tryIn(['kill', String(process.pid), '0'])).toMatchObject({ ok: false, errno: 'ESRCH' });
     expect(await tryIn(['ptrace', String(process.pid)])).toMatchObject({ ok: false, errno: 'ESRCH' });
