@@ -458,34 +458,7 @@ class Executor {
   }
 
   long CreateFile(const char* path) {
-    if (BelowRoot(path) != nullptr) {
-      int dir;
-      const char* name;
-      long rc = ParentOf(path, true, &dir, &name);
-      if (rc < 0) return rc;
-      // The file, or where a link there leads inside the root (a dangling one's target is
-      // made there, as runc's securejoin would).
-      if (!no_openat2_) {
-        struct open_how how = {};
-        how.flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY;
-        how.mode = 0644;
-        how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-        long fd = Sys(SYS_OP_OPEN, SYS_openat2, root_fd_, P(BelowRoot(path)), P(&how), sizeof how);
-        if (fd >= 0) raw_syscall(SYS_close, fd);
-        if (fd != -ENOSYS) return fd < 0 ? fd : 0;
-        no_openat2_ = true;
-      }
-      long fd = Sys(SYS_OP_OPEN, SYS_openat, dir, P(name), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0644);
-      if (fd >= 0) {
-        raw_syscall(SYS_close, fd);
-        return 0;
-      }
-      if (fd != -EEXIST) return fd;
-      // There already: a file, or a link that resolves to one inside the root.
-      long err = 0;
-      return Resolve(path, &err) == nullptr ? err : 0;
-    }
-    // the parent directory first
+    // the parent directory first (inside the root when confined: MkdirAll sees to it)
     char buf[4096];
     size_t n = Len(path);
     if (n >= sizeof buf) return -ENAMETOOLONG;
@@ -496,10 +469,37 @@ class Executor {
       long rc = MkdirAll(buf, 0755);
       if (rc < 0) return rc;
     }
-    long fd = Sys(SYS_OP_OPEN, SYS_openat, AT_FDCWD, P(path), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+    const char* rel = BelowRoot(path);
+    long fd;
+    if (rel == nullptr) {
+      fd = Sys(SYS_OP_OPEN, SYS_openat, AT_FDCWD, P(path), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+    } else if (!no_openat2_ && (fd = CreateInRoot(rel)) != -ENOSYS) {
+      // the file, or where a link there leads inside the root (a dangling one's target is
+      // made there, as runc's securejoin would)
+    } else {
+      // Before 5.6: made where no link leads; one already there must resolve inside the root.
+      no_openat2_ = true;
+      int dir;
+      const char* name;
+      long rc = ParentOf(path, false, &dir, &name);
+      if (rc < 0) return rc;
+      fd = Sys(SYS_OP_OPEN, SYS_openat, dir, P(name), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0644);
+      if (fd == -EEXIST) {
+        long err = 0;
+        return Resolve(path, &err) == nullptr ? err : 0;
+      }
+    }
     if (fd < 0) return fd;
     raw_syscall(SYS_close, fd);
     return 0;
+  }
+
+  long CreateInRoot(const char* rel) {
+    struct open_how how = {};
+    how.flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY;
+    how.mode = 0644;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    return Sys(SYS_OP_OPEN, SYS_openat2, root_fd_, P(rel), P(&how), sizeof how);
   }
 
   // Sets mount attributes; before 5.12, falls back to a bind remount that keeps the
@@ -554,6 +554,17 @@ class Executor {
     return out;
   }
 
+  // "<dir>/<file>" into out (an empty PATH entry is "."); false if it does not fit.
+  static bool PathEntry(const char* dir, size_t dlen, const char* file, size_t flen, char* out, size_t size) {
+    if ((dlen == 0 ? 1 : dlen) + 1 + flen + 1 > size) return false;  // dir, '/', file, NUL
+    size_t k = 0;
+    if (dlen == 0) out[k++] = '.';
+    for (size_t i = 0; i < dlen; i++) out[k++] = dir[i];
+    out[k++] = '/';
+    for (size_t i = 0; i <= flen; i++) out[k++] = file[i];
+    return true;
+  }
+
   // The program's path, as execvp would find it, by looking (statx, faccessat): the first
   // PATH entry holding a regular file this process may execute; else EACCES if one was found
   // that it may not, else ENOENT. Done once; kept in exec_path_ / search_rc_.
@@ -574,12 +585,7 @@ class Executor {
       const char* end = p;
       while (*end && *end != ':') end++;
       size_t dlen = static_cast<size_t>(end - p);
-      if (dlen + 1 + flen < sizeof exec_path_) {
-        size_t k = 0;
-        if (dlen == 0) exec_path_[k++] = '.';
-        for (size_t i = 0; i < dlen; i++) exec_path_[k++] = p[i];
-        exec_path_[k++] = '/';
-        for (size_t i = 0; i <= flen; i++) exec_path_[k++] = file[i];
+      if (PathEntry(p, dlen, file, flen, exec_path_, sizeof exec_path_)) {
         struct statx st;
         long rc = Statx(exec_path_, &st);
         if (rc == 0 && S_ISREG(st.stx_mode) && raw_syscall(SYS_faccessat, AT_FDCWD, P(exec_path_), X_OK) == 0) return search_rc_ = 0;
@@ -642,12 +648,7 @@ class Executor {
       const char* end = p;
       while (*end && *end != ':') end++;
       size_t dlen = static_cast<size_t>(end - p);
-      if (dlen + 1 + flen < sizeof buf) {
-        size_t k = 0;
-        if (dlen == 0) buf[k++] = '.';
-        for (size_t i = 0; i < dlen; i++) buf[k++] = p[i];
-        buf[k++] = '/';
-        for (size_t i = 0; i <= flen; i++) buf[k++] = file[i];
+      if (PathEntry(p, dlen, file, flen, buf, sizeof buf)) {
         long rc = Sys(SYS_OP_EXECVE, SYS_execve, P(buf), P(argv), P(envp));
         if (rc == -EACCES) eacces = true;
         else if (rc != -ENOENT && rc != -ENOTDIR && rc != -ESTALE && rc != -ENODEV && rc != -ETIMEDOUT) return rc;
@@ -858,17 +859,15 @@ class Executor {
         const char* src = Str(s.a[0]);
         const char* dst = Str(s.a[1]);
         bool recursive = s.a[2] & 1;
-        if (s.a[2] & 4) {
+        if (s.a[2] & (2 | 4)) {  // create the target, or an optional source: look at the source
           struct statx st;
           long rc = Statx(src, &st);
-          if (rc == -ENOENT) return 0;
-        }
-        if (s.a[2] & 2) {
-          struct statx st;
-          long rc = Statx(src, &st);
-          if (rc < 0) return rc;
-          rc = S_ISDIR(st.stx_mode) ? MkdirAll(dst, 0755) : CreateFile(dst);
-          if (rc < 0) return rc;
+          if (rc == -ENOENT && (s.a[2] & 4)) return 0;
+          if (rc < 0 && (s.a[2] & 2)) return rc;
+          if (s.a[2] & 2) {
+            rc = S_ISDIR(st.stx_mode) ? MkdirAll(dst, 0755) : CreateFile(dst);
+            if (rc < 0) return rc;
+          }
         }
         long err = 0;
         const char* target = Resolve(dst, &err);

@@ -62,7 +62,6 @@ export function stagingDir(): string {
   // in the container's own mount namespace), so that the root of a user namespace mapping other
   // ids (0 → 100000…) reaches it.
   if (uid === 0) for (const d of [base, dir]) fs.chmodSync(d, 0o711);
-  layers = path.join(base, 'layers');
   return (staging = dir);
 }
 
@@ -213,11 +212,9 @@ export function filesystemSteps(c: ContainerConfig, opts: { cgroupns: boolean })
   return steps;
 }
 
-let layers: string | undefined;
 /** Beside the staging root: where the writable layers of overlay mounts without `upper` go. */
 function layersDir(): string {
-  stagingDir();
-  return layers!;
+  return path.join(path.dirname(stagingDir()), 'layers');
 }
 
 /** After pivot_root: sysctls, masked and read-only paths, a read-only root. */
